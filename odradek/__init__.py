@@ -1,0 +1,3 @@
+"""Odradek: a Kafka-compatible broker cluster in pure Python."""
+
+__version__ = "0.1.0"
