@@ -194,7 +194,7 @@ class StructSpec:
         )
 
 
-@dataclass
+@dataclass(repr=False)
 class MessageSpec:
     """One JSON spec file."""
 
@@ -208,6 +208,9 @@ class MessageSpec:
     listeners: tuple[str, ...] = ()
     deprecated_versions: Versions = NO_VERSIONS
     latest_version_unstable: bool = False
+
+    def __repr__(self) -> str:
+        return f"MessageSpec({self.path!r})"
 
     @property
     def directory(self) -> str:
