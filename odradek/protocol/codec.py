@@ -101,8 +101,9 @@ class Writer:
     def getvalue(self) -> bytes:
         if not self.parts:
             return bytes(self.buf)
-        return b"".join(p if isinstance(p, bytes | bytearray | memoryview) else bytes(p)
-                        for p in self.buffers())
+        return b"".join(
+            p if isinstance(p, bytes | bytearray | memoryview) else bytes(p) for p in self.buffers()
+        )
 
 
 # --- writing -----------------------------------------------------------------------
@@ -115,7 +116,15 @@ def write_uvarint(buf: bytearray, n: int) -> None:
         buf += uvarint_bytes(n)
 
 
-def write_string(buf: bytearray, v: str) -> None:
+def _required(v: object) -> None:
+    # A field that is nullable only in later versions holds None at an earlier one.
+    if v is None:
+        raise EncodeError("null where this version requires a value")
+
+
+def write_string(buf: bytearray, v: str | None) -> None:
+    _required(v)
+    assert v is not None
     b = v.encode()
     if len(b) > 0x7FFF:
         raise EncodeError(f"string of {len(b)} bytes is longer than an int16 length allows")
@@ -130,7 +139,9 @@ def write_nullable_string(buf: bytearray, v: str | None) -> None:
         write_string(buf, v)
 
 
-def write_compact_string(buf: bytearray, v: str) -> None:
+def write_compact_string(buf: bytearray, v: str | None) -> None:
+    _required(v)
+    assert v is not None
     b = v.encode()
     write_uvarint(buf, len(b) + 1)
     buf += b
@@ -143,7 +154,9 @@ def write_compact_nullable_string(buf: bytearray, v: str | None) -> None:
         write_compact_string(buf, v)
 
 
-def write_bytes(buf: bytearray, v: Buffer) -> None:
+def write_bytes(buf: bytearray, v: Buffer | None) -> None:
+    _required(v)
+    assert v is not None
     buf += INT32.pack(len(v))
     buf += v
 
@@ -155,7 +168,9 @@ def write_nullable_bytes(buf: bytearray, v: Buffer | None) -> None:
         write_bytes(buf, v)
 
 
-def write_compact_bytes(buf: bytearray, v: Buffer) -> None:
+def write_compact_bytes(buf: bytearray, v: Buffer | None) -> None:
+    _required(v)
+    assert v is not None
     write_uvarint(buf, len(v) + 1)
     buf += v
 
@@ -212,6 +227,10 @@ def write_tagged_fields(buf: bytearray, fields: list[tuple[int, Buffer]]) -> Non
         write_uvarint(buf, tag)
         write_uvarint(buf, len(data))
         buf += data
+
+
+def null_value(name: str) -> EncodeError:
+    return EncodeError(f"{name} is null, which this version does not allow")
 
 
 def tagged_value(write: Callable[[Any, Writer], None], value: Any) -> bytes:
@@ -452,7 +471,9 @@ def read_message(cls: type[M], buf: Buffer, pos: int, version: int) -> tuple[M, 
     """Decode one ``cls`` at ``version`` starting at ``pos``; returns it and the end position."""
     codec = cls.CODEC
     if not codec.lowest <= version <= codec.highest:
-        raise DecodeError(f"{codec.name} has versions {codec.lowest}-{codec.highest}, not {version}")
+        raise DecodeError(
+            f"{codec.name} has versions {codec.lowest}-{codec.highest}, not {version}"
+        )
     try:
         result: tuple[M, int] = codec.readers[version - codec.lowest](buf, pos)
     except _DECODE_FAILURES as e:

@@ -92,7 +92,8 @@ def test_tagged_fields_with_default_values_are_not_written() -> None:
     )
     encoded = encode(response, 3)
     # error, compact array of one (3 int16s + empty tag section), throttle, empty tag section
-    assert encoded == b"\x00\x00" + b"\x02" + b"\x00\x12\x00\x00\x00\x04\x00" + b"\0\0\0\0" + b"\x00"
+    api = b"\x00\x12\x00\x00\x00\x04\x00"
+    assert encoded == b"\x00\x00" + b"\x02" + api + b"\0\0\0\0" + b"\x00"
     with_epoch = encode(
         ApiVersionsResponse(
             finalized_features_epoch=7,
@@ -149,8 +150,8 @@ def test_large_records_travel_as_their_own_buffer() -> None:
     response = FetchResponse(
         responses=[
             FetchableTopicResponse(
-                topic="t", partitions=[PartitionData(partition_index=p, records=records)
-                                       for p in range(3)]
+                topic="t",
+                partitions=[PartitionData(partition_index=p, records=records) for p in range(3)],
             )
         ]
     )

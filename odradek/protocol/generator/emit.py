@@ -82,7 +82,7 @@ class ModuleEmitter:
         if base is None:
             base = "int" if f.element_type in FIXED_FORMATS else f.element_type
         t = f"list[{base}]" if f.is_array else base
-        nullable = not f.nullable_versions.empty or f.default_is_null and f.default is not None
+        nullable = not f.nullable_versions.empty or (f.default_is_null and f.default is not None)
         if f.type == "records" or nullable or (f.default_is_null and f.default is not None):
             t += " | None"
         return t
@@ -153,7 +153,9 @@ class ModuleEmitter:
                 size += self._min_size(f, version)
         return size
 
-    def _register(self, kind: str, struct_name: str, version: int, body: list[str], sig: str) -> str:
+    def _register(
+        self, kind: str, struct_name: str, version: int, body: list[str], sig: str
+    ) -> str:
         text = "\n".join(body)
         key = f"{kind}:{struct_name}:{sig}\n{text}"
         name = self._by_body.get(key)
@@ -203,9 +205,7 @@ class ModuleEmitter:
             if not f.present_in(version):
                 if not f.ignorable:
                     checks.append(f"if {self.non_default(f, 'o.' + f.py_name)}:")
-                    checks.append(
-                        f"    raise _c.absent_field({s.name!r}, {f.py_name!r})"
-                    )
+                    checks.append(f"    raise _c.absent_field({s.name!r}, {f.py_name!r})")
                 continue
             if f.tagged_in(version):
                 tagged.append(f)
@@ -261,21 +261,26 @@ class ModuleEmitter:
     ) -> list[str]:
         a = self._var("a")
         et = f.element_type
+        e = self._var("e")
         body: list[str] = [f"_c.write_array_length(buf, len({a}), {compact})"]
         if et in FIXED_FORMATS:
             body.append(f"buf += _c.pack_array({FIXED_FORMATS[et]!r}, {a})")
         elif et == "uuid":
-            body += [f"for e in {a}:", "    buf += e.bytes"]
+            body += [f"for {e} in {a}:", f"    buf += {e}.bytes"]
         elif et in ("string", "bytes"):
             fn = "write_" + ("compact_" if compact else "") + et
-            body += [f"for e in {a}:", f"    _c.{fn}(buf, e)"]
+            body += [f"for {e} in {a}:", f"    _c.{fn}(buf, {e})"]
         else:
             assert f.struct is not None
-            body += [f"for e in {a}:", f"    {self.writer(f.struct, version)}(e, w)", "buf = w.buf"]
+            write = self.writer(f.struct, version)
+            body += [f"for {e} in {a}:", f"    {write}({e}, w)", "buf = w.buf"]
         lines = [f"{a} = {expr}"]
         if nullable:
             lines += [f"if {a} is None:", f"    _c.write_null_array(buf, {compact})", "else:"]
             lines += ["    " + ln for ln in body]
+        elif self.py_type(f).endswith("| None"):
+            lines += [f"if {a} is None:", f"    raise _c.null_value({f.py_name!r})"]
+            lines += body
         else:
             lines += body
         return lines
@@ -292,9 +297,8 @@ class ModuleEmitter:
         lines = ["t: list[tuple[int, _c.Buffer]] = []"]
         for f in sorted(tagged, key=lambda f: f.tag or 0):
             v = self._var("v")
-            field = f
             body = self._fresh_locals(
-                lambda: ["buf = w.buf", *self._write_field(field, version, "v")]
+                lambda f=f: ["buf = w.buf", *self._write_field(f, version, "v")]  # type: ignore[misc]
             )
             sig = f"v: {self.py_type(f)}, w: _c.Writer) -> None"
             fn = self._register("wt", f"{s.name}_{f.py_name}", version, body, sig)
@@ -423,16 +427,20 @@ class ModuleEmitter:
             else:
                 assert f.struct is not None
                 read = self.reader(f.struct, version)
+            e = self._var("e")
             body = [
                 f"{target} = []",
                 f"for _ in range({n}):",
-                f"    e, pos = {read}(buf, pos)",
-                f"    {target}.append(e)",
+                f"    {e}, pos = {read}(buf, pos)",
+                f"    {target}.append({e})",
             ]
         return lines + ["    " + ln for ln in body]
 
     def _read_tagged(self, s: StructSpec, version: int, tagged: list[FieldSpec]) -> list[str]:
-        lines = [f"f_{f.py_name} = {self.default_value(f, fresh=True)}" for f in tagged]
+        lines = [
+            f"f_{f.py_name}: {self.py_type(f)} = {self.default_value(f, fresh=True)}"
+            for f in tagged
+        ]
         lines += [
             "uk: list[tuple[int, bytes]] | None = None",
             "nt, pos = _c.read_uvarint(buf, pos)",
@@ -475,10 +483,11 @@ class ModuleEmitter:
             lines.append("")
             for ln in _comment(f):
                 lines.append("    " + ln)
-            lines.append(f"    {f.py_name}: {self.py_type(f)} = {self.default_value(f, fresh=False)}")
+            default = self.default_value(f, fresh=False)
+            lines.append(f"    {f.py_name}: {self.py_type(f)} = {default}")
         if any(self._flexible(v) for v in self._versions(s)):
             lines.append("")
-            lines.append("    # Tagged fields this version of Odradek does not know: (tag, raw bytes).")
+            lines.append("    # Tagged fields that Odradek does not know: (tag, raw bytes).")
             lines.append("    unknown_tagged_fields: list[tuple[int, bytes]] | None = None")
         return lines
 

@@ -237,9 +237,7 @@ def _parse_field(raw: dict[str, object], common: dict[str, StructSpec]) -> Field
         name=str(raw["name"]),
         type=str(raw["type"]),
         versions=versions,
-        nullable_versions=(
-            Versions.parse(str(raw["nullableVersions"])) if "nullableVersions" in raw else NO_VERSIONS
-        ),
+        nullable_versions=Versions.parse(str(raw.get("nullableVersions", "none"))),
         tagged_versions=tagged,
         tag=int(str(raw["tag"])) if "tag" in raw else None,
         ignorable=bool(raw.get("ignorable", False)),
@@ -296,8 +294,8 @@ def load_message(root: Path, path: Path) -> MessageSpec:
 
 def load_all(root: Path) -> list[MessageSpec]:
     """Every message spec under ``root``, in a stable order."""
-    specs = []
-    for directory in SPEC_DIRS:
-        for path in sorted((root / directory).glob("*.json")):
-            specs.append(load_message(root, path))
-    return specs
+    return [
+        load_message(root, path)
+        for directory in SPEC_DIRS
+        for path in sorted((root / directory).glob("*.json"))
+    ]

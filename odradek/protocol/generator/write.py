@@ -38,7 +38,8 @@ def _index(directory: str, specs: list[MessageSpec]) -> str:
     if keyed:
         lines.append("#: Record type (the spec's apiKey) -> class name.")
         lines.append("RECORD_TYPES: dict[int, str] = {")
-        lines += [f"    {s.api_key}: {s.name!r}," for s in sorted(keyed, key=lambda s: s.api_key or 0)]
+        by_key = sorted(keyed, key=lambda s: s.api_key or 0)
+        lines += [f"    {s.api_key}: {s.name!r}," for s in by_key]
         lines += ["}", ""]
     lines += [
         "",
@@ -54,8 +55,8 @@ def _index(directory: str, specs: list[MessageSpec]) -> str:
 
 
 def _api_table(specs: list[MessageSpec]) -> list[str]:
-    requests = {s.api_key: s for s in specs if s.type == "request"}
-    responses = {s.api_key: s for s in specs if s.type == "response"}
+    requests = {s.api_key or 0: s for s in specs if s.type == "request"}
+    responses = {s.api_key or 0: s for s in specs if s.type == "response"}
     lines = [
         "",
         "class ApiSpec:",

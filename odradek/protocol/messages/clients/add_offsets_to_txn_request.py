@@ -29,7 +29,7 @@ class AddOffsetsToTxnRequest(msgspec.Struct, kw_only=True):
     # The unique group identifier. [v0+, entity groupId]
     group_id: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -24,7 +24,7 @@ class AddOffsetsToTxnResponse(msgspec.Struct, kw_only=True):
     # The response error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -21,7 +21,7 @@ class AddPartitionsToTxnTopic(msgspec.Struct, kw_only=True):
     # The partition indexes to add to the transaction [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -44,7 +44,7 @@ class AddPartitionsToTxnTransaction(msgspec.Struct, kw_only=True):
     # The partitions to add to the transaction. [v4+]
     topics: list[AddPartitionsToTxnTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class AddPartitionsToTxnRequest(msgspec.Struct, kw_only=True):
     # The partitions to add to the transaction. [v0-3]
     v3_and_below_topics: list[AddPartitionsToTxnTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -92,8 +92,8 @@ def _w_AddPartitionsToTxnRequest_0(o: AddPartitionsToTxnRequest, w: _c.Writer) -
     buf += _S_qh.pack(o.v3_and_below_producer_id, o.v3_and_below_producer_epoch)
     a1 = o.v3_and_below_topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AddPartitionsToTxnTopic_0(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopic_0(e2, w)
 
 
 def _w_AddPartitionsToTxnTopic_3(o: AddPartitionsToTxnTopic, w: _c.Writer) -> None:
@@ -117,8 +117,8 @@ def _w_AddPartitionsToTxnRequest_3(o: AddPartitionsToTxnRequest, w: _c.Writer) -
     buf += _S_qh.pack(o.v3_and_below_producer_id, o.v3_and_below_producer_epoch)
     a1 = o.v3_and_below_topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnTopic_3(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopic_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -133,8 +133,8 @@ def _w_AddPartitionsToTxnTransaction_4(o: AddPartitionsToTxnTransaction, w: _c.W
     buf += _S_qho.pack(o.producer_id, o.producer_epoch, o.verify_only)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnTopic_3(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopic_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -155,8 +155,8 @@ def _w_AddPartitionsToTxnRequest_4(o: AddPartitionsToTxnRequest, w: _c.Writer) -
     buf = w.buf
     a1 = o.transactions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnTransaction_4(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTransaction_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -185,8 +185,8 @@ def _r_AddPartitionsToTxnRequest_0(buf: _c.Buffer, pos: int) -> tuple[AddPartiti
     else:
         f_v3_and_below_topics = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopic_0(buf, pos)
-            f_v3_and_below_topics.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopic_0(buf, pos)
+            f_v3_and_below_topics.append(e2)
     return AddPartitionsToTxnRequest(v3_and_below_transactional_id=f_v3_and_below_transactional_id, v3_and_below_producer_id=f_v3_and_below_producer_id, v3_and_below_producer_epoch=f_v3_and_below_producer_epoch, v3_and_below_topics=f_v3_and_below_topics), pos
 
 
@@ -218,8 +218,8 @@ def _r_AddPartitionsToTxnRequest_3(buf: _c.Buffer, pos: int) -> tuple[AddPartiti
     else:
         f_v3_and_below_topics = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopic_3(buf, pos)
-            f_v3_and_below_topics.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopic_3(buf, pos)
+            f_v3_and_below_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -241,8 +241,8 @@ def _r_AddPartitionsToTxnTransaction_4(buf: _c.Buffer, pos: int) -> tuple[AddPar
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopic_3(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopic_3(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -261,8 +261,8 @@ def _r_AddPartitionsToTxnRequest_4(buf: _c.Buffer, pos: int) -> tuple[AddPartiti
     else:
         f_transactions = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTransaction_4(buf, pos)
-            f_transactions.append(e)
+            e2, pos = _r_AddPartitionsToTxnTransaction_4(buf, pos)
+            f_transactions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

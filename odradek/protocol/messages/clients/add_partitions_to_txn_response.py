@@ -21,7 +21,7 @@ class AddPartitionsToTxnPartitionResult(msgspec.Struct, kw_only=True):
     # The response error code. [v0+]
     partition_error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class AddPartitionsToTxnTopicResult(msgspec.Struct, kw_only=True):
     # The results for each partition [v0+]
     results_by_partition: list[AddPartitionsToTxnPartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class AddPartitionsToTxnResult(msgspec.Struct, kw_only=True):
     # The results for each topic. [v4+]
     topic_results: list[AddPartitionsToTxnTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -69,7 +69,7 @@ class AddPartitionsToTxnResponse(msgspec.Struct, kw_only=True):
     # The results for each topic. [v0-3]
     results_by_topic_v3_and_below: list[AddPartitionsToTxnTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -87,8 +87,8 @@ def _w_AddPartitionsToTxnTopicResult_0(o: AddPartitionsToTxnTopicResult, w: _c.W
     _c.write_string(buf, o.name)
     a1 = o.results_by_partition
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AddPartitionsToTxnPartitionResult_0(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnPartitionResult_0(e2, w)
 
 
 def _w_AddPartitionsToTxnResponse_0(o: AddPartitionsToTxnResponse, w: _c.Writer) -> None:
@@ -98,8 +98,8 @@ def _w_AddPartitionsToTxnResponse_0(o: AddPartitionsToTxnResponse, w: _c.Writer)
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results_by_topic_v3_and_below
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AddPartitionsToTxnTopicResult_0(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopicResult_0(e2, w)
 
 
 def _w_AddPartitionsToTxnPartitionResult_3(o: AddPartitionsToTxnPartitionResult, w: _c.Writer) -> None:
@@ -117,8 +117,8 @@ def _w_AddPartitionsToTxnTopicResult_3(o: AddPartitionsToTxnTopicResult, w: _c.W
     _c.write_compact_string(buf, o.name)
     a1 = o.results_by_partition
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnPartitionResult_3(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnPartitionResult_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -134,8 +134,8 @@ def _w_AddPartitionsToTxnResponse_3(o: AddPartitionsToTxnResponse, w: _c.Writer)
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results_by_topic_v3_and_below
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnTopicResult_3(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopicResult_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -149,8 +149,8 @@ def _w_AddPartitionsToTxnResult_4(o: AddPartitionsToTxnResult, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.transactional_id)
     a1 = o.topic_results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnTopicResult_3(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnTopicResult_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -166,8 +166,8 @@ def _w_AddPartitionsToTxnResponse_4(o: AddPartitionsToTxnResponse, w: _c.Writer)
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.results_by_transaction
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AddPartitionsToTxnResult_4(e, w)
+    for e2 in a1:
+        _w_AddPartitionsToTxnResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -190,8 +190,8 @@ def _r_AddPartitionsToTxnTopicResult_0(buf: _c.Buffer, pos: int) -> tuple[AddPar
     else:
         f_results_by_partition = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnPartitionResult_0(buf, pos)
-            f_results_by_partition.append(e)
+            e2, pos = _r_AddPartitionsToTxnPartitionResult_0(buf, pos)
+            f_results_by_partition.append(e2)
     return AddPartitionsToTxnTopicResult(name=f_name, results_by_partition=f_results_by_partition), pos
 
 
@@ -204,8 +204,8 @@ def _r_AddPartitionsToTxnResponse_0(buf: _c.Buffer, pos: int) -> tuple[AddPartit
     else:
         f_results_by_topic_v3_and_below = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopicResult_0(buf, pos)
-            f_results_by_topic_v3_and_below.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopicResult_0(buf, pos)
+            f_results_by_topic_v3_and_below.append(e2)
     return AddPartitionsToTxnResponse(throttle_time_ms=f_throttle_time_ms, results_by_topic_v3_and_below=f_results_by_topic_v3_and_below), pos
 
 
@@ -231,8 +231,8 @@ def _r_AddPartitionsToTxnTopicResult_3(buf: _c.Buffer, pos: int) -> tuple[AddPar
     else:
         f_results_by_partition = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnPartitionResult_3(buf, pos)
-            f_results_by_partition.append(e)
+            e2, pos = _r_AddPartitionsToTxnPartitionResult_3(buf, pos)
+            f_results_by_partition.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -253,8 +253,8 @@ def _r_AddPartitionsToTxnResponse_3(buf: _c.Buffer, pos: int) -> tuple[AddPartit
     else:
         f_results_by_topic_v3_and_below = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopicResult_3(buf, pos)
-            f_results_by_topic_v3_and_below.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopicResult_3(buf, pos)
+            f_results_by_topic_v3_and_below.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -274,8 +274,8 @@ def _r_AddPartitionsToTxnResult_4(buf: _c.Buffer, pos: int) -> tuple[AddPartitio
     else:
         f_topic_results = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnTopicResult_3(buf, pos)
-            f_topic_results.append(e)
+            e2, pos = _r_AddPartitionsToTxnTopicResult_3(buf, pos)
+            f_topic_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -296,8 +296,8 @@ def _r_AddPartitionsToTxnResponse_4(buf: _c.Buffer, pos: int) -> tuple[AddPartit
     else:
         f_results_by_transaction = []
         for _ in range(n1):
-            e, pos = _r_AddPartitionsToTxnResult_4(buf, pos)
-            f_results_by_transaction.append(e)
+            e2, pos = _r_AddPartitionsToTxnResult_4(buf, pos)
+            f_results_by_transaction.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

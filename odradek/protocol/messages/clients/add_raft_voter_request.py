@@ -24,7 +24,7 @@ class Listener(msgspec.Struct, kw_only=True):
     # The port [v0+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -48,7 +48,7 @@ class AddRaftVoterRequest(msgspec.Struct, kw_only=True):
     # The endpoints that can be used to communicate with the voter [v0+]
     listeners: list[Listener] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,8 +75,8 @@ def _w_AddRaftVoterRequest_0(o: AddRaftVoterRequest, w: _c.Writer) -> None:
     buf += o.voter_directory_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -112,8 +112,8 @@ def _r_AddRaftVoterRequest_0(buf: _c.Buffer, pos: int) -> tuple[AddRaftVoterRequ
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

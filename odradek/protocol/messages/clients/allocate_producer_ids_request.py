@@ -23,7 +23,7 @@ class AllocateProducerIdsRequest(msgspec.Struct, kw_only=True):
     # The epoch of the requesting broker [v0+]
     broker_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

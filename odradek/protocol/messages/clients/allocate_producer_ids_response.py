@@ -30,7 +30,7 @@ class AllocateProducerIdsResponse(msgspec.Struct, kw_only=True):
     # The number of producer IDs in this range [v0+]
     producer_id_len: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -21,7 +21,7 @@ class EntityData(msgspec.Struct, kw_only=True):
     # The name of the entity, or null if the default. [v0+, nullable v0+]
     entity_name: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class OpData(msgspec.Struct, kw_only=True):
     # Whether the quota configuration value should be removed, otherwise set. [v0+]
     remove: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class EntryData(msgspec.Struct, kw_only=True):
     # An individual quota configuration entry to alter. [v0+]
     ops: list[OpData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class AlterClientQuotasRequest(msgspec.Struct, kw_only=True):
     # Whether the alteration should be validated, but not performed. [v0+]
     validate_only: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -89,21 +89,21 @@ def _w_EntryData_0(o: EntryData, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entity
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EntityData_0(e, w)
+    for e2 in a1:
+        _w_EntityData_0(e2, w)
     buf = w.buf
-    a2 = o.ops
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_OpData_0(e, w)
+    a3 = o.ops
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_OpData_0(e4, w)
 
 
 def _w_AlterClientQuotasRequest_0(o: AlterClientQuotasRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entries
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EntryData_0(e, w)
+    for e2 in a1:
+        _w_EntryData_0(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.validate_only)
 
@@ -134,13 +134,13 @@ def _w_EntryData_1(o: EntryData, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entity
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntityData_1(e, w)
+    for e2 in a1:
+        _w_EntityData_1(e2, w)
     buf = w.buf
-    a2 = o.ops
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_OpData_1(e, w)
+    a3 = o.ops
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_OpData_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -153,8 +153,8 @@ def _w_AlterClientQuotasRequest_1(o: AlterClientQuotasRequest, w: _c.Writer) -> 
     buf = w.buf
     a1 = o.entries
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntryData_1(e, w)
+    for e2 in a1:
+        _w_EntryData_1(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.validate_only)
     uk = o.unknown_tagged_fields
@@ -184,16 +184,16 @@ def _r_EntryData_0(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_0(buf, pos)
-            f_entity.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 11)
-    if n2 < 0:
+            e2, pos = _r_EntityData_0(buf, pos)
+            f_entity.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 11)
+    if n3 < 0:
         raise _c.null_where_required('EntryData', 'ops')
     else:
         f_ops = []
-        for _ in range(n2):
-            e, pos = _r_OpData_0(buf, pos)
-            f_ops.append(e)
+        for _ in range(n3):
+            e4, pos = _r_OpData_0(buf, pos)
+            f_ops.append(e4)
     return EntryData(entity=f_entity, ops=f_ops), pos
 
 
@@ -204,8 +204,8 @@ def _r_AlterClientQuotasRequest_0(buf: _c.Buffer, pos: int) -> tuple[AlterClient
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_0(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_0(buf, pos)
+            f_entries.append(e2)
     f_validate_only, = _S_o.unpack_from(buf, pos)
     pos += 1
     return AlterClientQuotasRequest(entries=f_entries, validate_only=f_validate_only), pos
@@ -247,16 +247,16 @@ def _r_EntryData_1(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_1(buf, pos)
-            f_entity.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 11)
-    if n2 < 0:
+            e2, pos = _r_EntityData_1(buf, pos)
+            f_entity.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 11)
+    if n3 < 0:
         raise _c.null_where_required('EntryData', 'ops')
     else:
         f_ops = []
-        for _ in range(n2):
-            e, pos = _r_OpData_1(buf, pos)
-            f_ops.append(e)
+        for _ in range(n3):
+            e4, pos = _r_OpData_1(buf, pos)
+            f_ops.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -275,8 +275,8 @@ def _r_AlterClientQuotasRequest_1(buf: _c.Buffer, pos: int) -> tuple[AlterClient
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_1(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_1(buf, pos)
+            f_entries.append(e2)
     f_validate_only, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

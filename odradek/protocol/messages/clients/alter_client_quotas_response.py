@@ -21,7 +21,7 @@ class EntityData(msgspec.Struct, kw_only=True):
     # The name of the entity, or null if the default. [v0+, nullable v0+]
     entity_name: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class EntryData(msgspec.Struct, kw_only=True):
     # The quota entity to alter. [v0+]
     entity: list[EntityData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class AlterClientQuotasResponse(msgspec.Struct, kw_only=True):
     # The quota configuration entries to alter. [v0+]
     entries: list[EntryData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,8 +73,8 @@ def _w_EntryData_0(o: EntryData, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.error_message)
     a1 = o.entity
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EntityData_0(e, w)
+    for e2 in a1:
+        _w_EntityData_0(e2, w)
 
 
 def _w_AlterClientQuotasResponse_0(o: AlterClientQuotasResponse, w: _c.Writer) -> None:
@@ -82,8 +82,8 @@ def _w_AlterClientQuotasResponse_0(o: AlterClientQuotasResponse, w: _c.Writer) -
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.entries
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EntryData_0(e, w)
+    for e2 in a1:
+        _w_EntryData_0(e2, w)
 
 
 def _w_EntityData_1(o: EntityData, w: _c.Writer) -> None:
@@ -103,8 +103,8 @@ def _w_EntryData_1(o: EntryData, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.entity
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntityData_1(e, w)
+    for e2 in a1:
+        _w_EntityData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -118,8 +118,8 @@ def _w_AlterClientQuotasResponse_1(o: AlterClientQuotasResponse, w: _c.Writer) -
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.entries
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntryData_1(e, w)
+    for e2 in a1:
+        _w_EntryData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -144,8 +144,8 @@ def _r_EntryData_0(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_0(buf, pos)
-            f_entity.append(e)
+            e2, pos = _r_EntityData_0(buf, pos)
+            f_entity.append(e2)
     return EntryData(error_code=f_error_code, error_message=f_error_message, entity=f_entity), pos
 
 
@@ -158,8 +158,8 @@ def _r_AlterClientQuotasResponse_0(buf: _c.Buffer, pos: int) -> tuple[AlterClien
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_0(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_0(buf, pos)
+            f_entries.append(e2)
     return AlterClientQuotasResponse(throttle_time_ms=f_throttle_time_ms, entries=f_entries), pos
 
 
@@ -187,8 +187,8 @@ def _r_EntryData_1(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_1(buf, pos)
-            f_entity.append(e)
+            e2, pos = _r_EntityData_1(buf, pos)
+            f_entity.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -209,8 +209,8 @@ def _r_AlterClientQuotasResponse_1(buf: _c.Buffer, pos: int) -> tuple[AlterClien
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_1(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_1(buf, pos)
+            f_entries.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class AlterableConfig(msgspec.Struct, kw_only=True):
     # The value to set for the configuration key. [v0+, nullable v0+]
     value: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class AlterConfigsResource(msgspec.Struct, kw_only=True):
     # The configurations. [v0+]
     configs: list[AlterableConfig] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -52,7 +52,7 @@ class AlterConfigsRequest(msgspec.Struct, kw_only=True):
     # True if we should validate the request, but not change the configurations. [v0+]
     validate_only: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -72,16 +72,16 @@ def _w_AlterConfigsResource_0(o: AlterConfigsResource, w: _c.Writer) -> None:
     _c.write_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterableConfig_0(e, w)
+    for e2 in a1:
+        _w_AlterableConfig_0(e2, w)
 
 
 def _w_AlterConfigsRequest_0(o: AlterConfigsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterConfigsResource_0(e, w)
+    for e2 in a1:
+        _w_AlterConfigsResource_0(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.validate_only)
 
@@ -103,8 +103,8 @@ def _w_AlterConfigsResource_2(o: AlterConfigsResource, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterableConfig_2(e, w)
+    for e2 in a1:
+        _w_AlterableConfig_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -117,8 +117,8 @@ def _w_AlterConfigsRequest_2(o: AlterConfigsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterConfigsResource_2(e, w)
+    for e2 in a1:
+        _w_AlterConfigsResource_2(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.validate_only)
     uk = o.unknown_tagged_fields
@@ -144,8 +144,8 @@ def _r_AlterConfigsResource_0(buf: _c.Buffer, pos: int) -> tuple[AlterConfigsRes
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_AlterableConfig_0(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_AlterableConfig_0(buf, pos)
+            f_configs.append(e2)
     return AlterConfigsResource(resource_type=f_resource_type, resource_name=f_resource_name, configs=f_configs), pos
 
 
@@ -156,8 +156,8 @@ def _r_AlterConfigsRequest_0(buf: _c.Buffer, pos: int) -> tuple[AlterConfigsRequ
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_AlterConfigsResource_0(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_AlterConfigsResource_0(buf, pos)
+            f_resources.append(e2)
     f_validate_only, = _S_o.unpack_from(buf, pos)
     pos += 1
     return AlterConfigsRequest(resources=f_resources, validate_only=f_validate_only), pos
@@ -187,8 +187,8 @@ def _r_AlterConfigsResource_2(buf: _c.Buffer, pos: int) -> tuple[AlterConfigsRes
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_AlterableConfig_2(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_AlterableConfig_2(buf, pos)
+            f_configs.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -207,8 +207,8 @@ def _r_AlterConfigsRequest_2(buf: _c.Buffer, pos: int) -> tuple[AlterConfigsRequ
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_AlterConfigsResource_2(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_AlterConfigsResource_2(buf, pos)
+            f_resources.append(e2)
     f_validate_only, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

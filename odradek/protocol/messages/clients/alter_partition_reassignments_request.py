@@ -22,7 +22,7 @@ class ReassignablePartition(msgspec.Struct, kw_only=True):
     # partition. [v0+, nullable v0+, entity brokerId]
     replicas: list[int] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -35,7 +35,7 @@ class ReassignableTopic(msgspec.Struct, kw_only=True):
     # The partitions to reassign. [v0+]
     partitions: list[ReassignablePartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class AlterPartitionReassignmentsRequest(msgspec.Struct, kw_only=True):
     # The topics to reassign. [v0+]
     topics: list[ReassignableTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,8 +78,8 @@ def _w_ReassignableTopic_0(o: ReassignableTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReassignablePartition_0(e, w)
+    for e2 in a1:
+        _w_ReassignablePartition_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -93,8 +93,8 @@ def _w_AlterPartitionReassignmentsRequest_0(o: AlterPartitionReassignmentsReques
     buf += _S_i.pack(o.timeout_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReassignableTopic_0(e, w)
+    for e2 in a1:
+        _w_ReassignableTopic_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -130,8 +130,8 @@ def _r_ReassignableTopic_0(buf: _c.Buffer, pos: int) -> tuple[ReassignableTopic,
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ReassignablePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ReassignablePartition_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -152,8 +152,8 @@ def _r_AlterPartitionReassignmentsRequest_0(buf: _c.Buffer, pos: int) -> tuple[A
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ReassignableTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ReassignableTopic_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

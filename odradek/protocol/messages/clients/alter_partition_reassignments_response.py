@@ -24,7 +24,7 @@ class ReassignablePartitionResponse(msgspec.Struct, kw_only=True):
     # The error message for this partition, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class ReassignableTopicResponse(msgspec.Struct, kw_only=True):
     # The responses to partitions to reassign [v0+]
     partitions: list[ReassignablePartitionResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class AlterPartitionReassignmentsResponse(msgspec.Struct, kw_only=True):
     # The responses to topics to reassign. [v0+]
     responses: list[ReassignableTopicResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -82,8 +82,8 @@ def _w_ReassignableTopicResponse_0(o: ReassignableTopicResponse, w: _c.Writer) -
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReassignablePartitionResponse_0(e, w)
+    for e2 in a1:
+        _w_ReassignablePartitionResponse_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -98,8 +98,8 @@ def _w_AlterPartitionReassignmentsResponse_0(o: AlterPartitionReassignmentsRespo
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReassignableTopicResponse_0(e, w)
+    for e2 in a1:
+        _w_ReassignableTopicResponse_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -131,8 +131,8 @@ def _r_ReassignableTopicResponse_0(buf: _c.Buffer, pos: int) -> tuple[Reassignab
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ReassignablePartitionResponse_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ReassignablePartitionResponse_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -154,8 +154,8 @@ def _r_AlterPartitionReassignmentsResponse_0(buf: _c.Buffer, pos: int) -> tuple[
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_ReassignableTopicResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_ReassignableTopicResponse_0(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

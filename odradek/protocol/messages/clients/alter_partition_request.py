@@ -21,7 +21,7 @@ class BrokerState(msgspec.Struct, kw_only=True):
     # The epoch of the broker. It will be -1 if the epoch check is not supported. [v3+]
     broker_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # ZkVersion in the LeaderAndIsr request. [v0+]
     partition_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -63,7 +63,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -81,7 +81,7 @@ class AlterPartitionRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -114,8 +114,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -129,8 +129,8 @@ def _w_AlterPartitionRequest_0(o: AlterPartitionRequest, w: _c.Writer) -> None:
     buf += _S_iq.pack(o.broker_id, o.broker_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -160,8 +160,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -175,8 +175,8 @@ def _w_AlterPartitionRequest_1(o: AlterPartitionRequest, w: _c.Writer) -> None:
     buf += _S_iq.pack(o.broker_id, o.broker_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -190,8 +190,8 @@ def _w_TopicData_2(o: TopicData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -205,8 +205,8 @@ def _w_AlterPartitionRequest_2(o: AlterPartitionRequest, w: _c.Writer) -> None:
     buf += _S_iq.pack(o.broker_id, o.broker_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_2(e, w)
+    for e2 in a1:
+        _w_TopicData_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -232,8 +232,8 @@ def _w_PartitionData_3(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.partition_index, o.leader_epoch)
     a1 = o.new_isr_with_epochs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BrokerState_3(e, w)
+    for e2 in a1:
+        _w_BrokerState_3(e2, w)
     buf = w.buf
     buf += _S_bi.pack(o.leader_recovery_state, o.partition_epoch)
     uk = o.unknown_tagged_fields
@@ -248,8 +248,8 @@ def _w_TopicData_3(o: TopicData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_3(e, w)
+    for e2 in a1:
+        _w_PartitionData_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -263,8 +263,8 @@ def _w_AlterPartitionRequest_3(o: AlterPartitionRequest, w: _c.Writer) -> None:
     buf += _S_iq.pack(o.broker_id, o.broker_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_3(e, w)
+    for e2 in a1:
+        _w_TopicData_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -302,8 +302,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -324,8 +324,8 @@ def _r_AlterPartitionRequest_0(buf: _c.Buffer, pos: int) -> tuple[AlterPartition
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -366,8 +366,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -388,8 +388,8 @@ def _r_AlterPartitionRequest_1(buf: _c.Buffer, pos: int) -> tuple[AlterPartition
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -409,8 +409,8 @@ def _r_TopicData_2(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -431,8 +431,8 @@ def _r_AlterPartitionRequest_2(buf: _c.Buffer, pos: int) -> tuple[AlterPartition
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -467,8 +467,8 @@ def _r_PartitionData_3(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_new_isr_with_epochs = []
         for _ in range(n1):
-            e, pos = _r_BrokerState_3(buf, pos)
-            f_new_isr_with_epochs.append(e)
+            e2, pos = _r_BrokerState_3(buf, pos)
+            f_new_isr_with_epochs.append(e2)
     f_leader_recovery_state, f_partition_epoch = _S_bi.unpack_from(buf, pos)
     pos += 5
     uk: list[tuple[int, bytes]] | None = None
@@ -490,8 +490,8 @@ def _r_TopicData_3(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_3(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_3(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -512,8 +512,8 @@ def _r_AlterPartitionRequest_3(buf: _c.Buffer, pos: int) -> tuple[AlterPartition
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_3(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_3(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -38,7 +38,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # legacy controllers. [v0+]
     partition_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -54,7 +54,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,7 +73,7 @@ class AlterPartitionResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -102,8 +102,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -117,8 +117,8 @@ def _w_AlterPartitionResponse_0(o: AlterPartitionResponse, w: _c.Writer) -> None
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -146,8 +146,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -161,8 +161,8 @@ def _w_AlterPartitionResponse_1(o: AlterPartitionResponse, w: _c.Writer) -> None
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -176,8 +176,8 @@ def _w_TopicData_2(o: TopicData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -191,8 +191,8 @@ def _w_AlterPartitionResponse_2(o: AlterPartitionResponse, w: _c.Writer) -> None
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_2(e, w)
+    for e2 in a1:
+        _w_TopicData_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -230,8 +230,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -252,8 +252,8 @@ def _r_AlterPartitionResponse_0(buf: _c.Buffer, pos: int) -> tuple[AlterPartitio
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -294,8 +294,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -316,8 +316,8 @@ def _r_AlterPartitionResponse_1(buf: _c.Buffer, pos: int) -> tuple[AlterPartitio
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -337,8 +337,8 @@ def _r_TopicData_2(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -359,8 +359,8 @@ def _r_AlterPartitionResponse_2(buf: _c.Buffer, pos: int) -> tuple[AlterPartitio
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class AlterReplicaLogDirTopic(msgspec.Struct, kw_only=True):
     # The partition indexes. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class AlterReplicaLogDir(msgspec.Struct, kw_only=True):
     # The topics to add to the directory. [v0+]
     topics: list[AlterReplicaLogDirTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class AlterReplicaLogDirsRequest(msgspec.Struct, kw_only=True):
     # The alterations to make for each directory. [v0+]
     dirs: list[AlterReplicaLogDir] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,16 +65,16 @@ def _w_AlterReplicaLogDir_0(o: AlterReplicaLogDir, w: _c.Writer) -> None:
     _c.write_string(buf, o.path)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterReplicaLogDirTopic_0(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirTopic_0(e2, w)
 
 
 def _w_AlterReplicaLogDirsRequest_0(o: AlterReplicaLogDirsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.dirs
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterReplicaLogDir_0(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDir_0(e2, w)
 
 
 def _w_AlterReplicaLogDirTopic_2(o: AlterReplicaLogDirTopic, w: _c.Writer) -> None:
@@ -95,8 +95,8 @@ def _w_AlterReplicaLogDir_2(o: AlterReplicaLogDir, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.path)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterReplicaLogDirTopic_2(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirTopic_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -109,8 +109,8 @@ def _w_AlterReplicaLogDirsRequest_2(o: AlterReplicaLogDirsRequest, w: _c.Writer)
     buf = w.buf
     a1 = o.dirs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterReplicaLogDir_2(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDir_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -137,8 +137,8 @@ def _r_AlterReplicaLogDir_0(buf: _c.Buffer, pos: int) -> tuple[AlterReplicaLogDi
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_AlterReplicaLogDirTopic_0(buf, pos)
+            f_topics.append(e2)
     return AlterReplicaLogDir(path=f_path, topics=f_topics), pos
 
 
@@ -149,8 +149,8 @@ def _r_AlterReplicaLogDirsRequest_0(buf: _c.Buffer, pos: int) -> tuple[AlterRepl
     else:
         f_dirs = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDir_0(buf, pos)
-            f_dirs.append(e)
+            e2, pos = _r_AlterReplicaLogDir_0(buf, pos)
+            f_dirs.append(e2)
     return AlterReplicaLogDirsRequest(dirs=f_dirs), pos
 
 
@@ -180,8 +180,8 @@ def _r_AlterReplicaLogDir_2(buf: _c.Buffer, pos: int) -> tuple[AlterReplicaLogDi
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_AlterReplicaLogDirTopic_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -200,8 +200,8 @@ def _r_AlterReplicaLogDirsRequest_2(buf: _c.Buffer, pos: int) -> tuple[AlterRepl
     else:
         f_dirs = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDir_2(buf, pos)
-            f_dirs.append(e)
+            e2, pos = _r_AlterReplicaLogDir_2(buf, pos)
+            f_dirs.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

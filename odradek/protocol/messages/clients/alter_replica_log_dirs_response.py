@@ -21,7 +21,7 @@ class AlterReplicaLogDirPartitionResult(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class AlterReplicaLogDirTopicResult(msgspec.Struct, kw_only=True):
     # The results for each partition. [v0+]
     partitions: list[AlterReplicaLogDirPartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class AlterReplicaLogDirsResponse(msgspec.Struct, kw_only=True):
     # The results for each topic. [v0+]
     results: list[AlterReplicaLogDirTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,8 +68,8 @@ def _w_AlterReplicaLogDirTopicResult_0(o: AlterReplicaLogDirTopicResult, w: _c.W
     _c.write_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterReplicaLogDirPartitionResult_0(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirPartitionResult_0(e2, w)
 
 
 def _w_AlterReplicaLogDirsResponse_0(o: AlterReplicaLogDirsResponse, w: _c.Writer) -> None:
@@ -77,8 +77,8 @@ def _w_AlterReplicaLogDirsResponse_0(o: AlterReplicaLogDirsResponse, w: _c.Write
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterReplicaLogDirTopicResult_0(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirTopicResult_0(e2, w)
 
 
 def _w_AlterReplicaLogDirPartitionResult_2(o: AlterReplicaLogDirPartitionResult, w: _c.Writer) -> None:
@@ -96,8 +96,8 @@ def _w_AlterReplicaLogDirTopicResult_2(o: AlterReplicaLogDirTopicResult, w: _c.W
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterReplicaLogDirPartitionResult_2(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirPartitionResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -111,8 +111,8 @@ def _w_AlterReplicaLogDirsResponse_2(o: AlterReplicaLogDirsResponse, w: _c.Write
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterReplicaLogDirTopicResult_2(e, w)
+    for e2 in a1:
+        _w_AlterReplicaLogDirTopicResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,8 +135,8 @@ def _r_AlterReplicaLogDirTopicResult_0(buf: _c.Buffer, pos: int) -> tuple[AlterR
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirPartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_AlterReplicaLogDirPartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     return AlterReplicaLogDirTopicResult(topic_name=f_topic_name, partitions=f_partitions), pos
 
 
@@ -149,8 +149,8 @@ def _r_AlterReplicaLogDirsResponse_0(buf: _c.Buffer, pos: int) -> tuple[AlterRep
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirTopicResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_AlterReplicaLogDirTopicResult_0(buf, pos)
+            f_results.append(e2)
     return AlterReplicaLogDirsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -176,8 +176,8 @@ def _r_AlterReplicaLogDirTopicResult_2(buf: _c.Buffer, pos: int) -> tuple[AlterR
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirPartitionResult_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_AlterReplicaLogDirPartitionResult_2(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -198,8 +198,8 @@ def _r_AlterReplicaLogDirsResponse_2(buf: _c.Buffer, pos: int) -> tuple[AlterRep
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_AlterReplicaLogDirTopicResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_AlterReplicaLogDirTopicResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class ScramCredentialDeletion(msgspec.Struct, kw_only=True):
     # The SCRAM mechanism. [v0+]
     mechanism: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class ScramCredentialUpsertion(msgspec.Struct, kw_only=True):
     # The salted password. [v0+]
     salted_password: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,7 +58,7 @@ class AlterUserScramCredentialsRequest(msgspec.Struct, kw_only=True):
     # The SCRAM credentials to update/insert. [v0+]
     upsertions: list[ScramCredentialUpsertion] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -94,13 +94,13 @@ def _w_AlterUserScramCredentialsRequest_0(o: AlterUserScramCredentialsRequest, w
     buf = w.buf
     a1 = o.deletions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ScramCredentialDeletion_0(e, w)
+    for e2 in a1:
+        _w_ScramCredentialDeletion_0(e2, w)
     buf = w.buf
-    a2 = o.upsertions
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ScramCredentialUpsertion_0(e, w)
+    a3 = o.upsertions
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ScramCredentialUpsertion_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -148,16 +148,16 @@ def _r_AlterUserScramCredentialsRequest_0(buf: _c.Buffer, pos: int) -> tuple[Alt
     else:
         f_deletions = []
         for _ in range(n1):
-            e, pos = _r_ScramCredentialDeletion_0(buf, pos)
-            f_deletions.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 9)
-    if n2 < 0:
+            e2, pos = _r_ScramCredentialDeletion_0(buf, pos)
+            f_deletions.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 9)
+    if n3 < 0:
         raise _c.null_where_required('AlterUserScramCredentialsRequest', 'upsertions')
     else:
         f_upsertions = []
-        for _ in range(n2):
-            e, pos = _r_ScramCredentialUpsertion_0(buf, pos)
-            f_upsertions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ScramCredentialUpsertion_0(buf, pos)
+            f_upsertions.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

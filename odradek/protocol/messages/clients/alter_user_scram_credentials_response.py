@@ -24,7 +24,7 @@ class AlterUserScramCredentialsResult(msgspec.Struct, kw_only=True):
     # The error message, if any. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class AlterUserScramCredentialsResponse(msgspec.Struct, kw_only=True):
     # The results for deletions and alterations, one per affected user. [v0+]
     results: list[AlterUserScramCredentialsResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,8 +65,8 @@ def _w_AlterUserScramCredentialsResponse_0(o: AlterUserScramCredentialsResponse,
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterUserScramCredentialsResult_0(e, w)
+    for e2 in a1:
+        _w_AlterUserScramCredentialsResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -100,8 +100,8 @@ def _r_AlterUserScramCredentialsResponse_0(buf: _c.Buffer, pos: int) -> tuple[Al
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_AlterUserScramCredentialsResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_AlterUserScramCredentialsResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

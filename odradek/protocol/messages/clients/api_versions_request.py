@@ -23,7 +23,7 @@ class ApiVersionsRequest(msgspec.Struct, kw_only=True):
     # The version of the client. [v3+, ignorable]
     client_software_version: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -24,7 +24,7 @@ class ApiVersion(msgspec.Struct, kw_only=True):
     # The maximum supported version, inclusive. [v0+]
     max_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -42,7 +42,7 @@ class SupportedFeatureKey(msgspec.Struct, kw_only=True):
     # The maximum supported version for the feature. [v3+]
     max_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -60,7 +60,7 @@ class FinalizedFeatureKey(msgspec.Struct, kw_only=True):
     # The cluster-wide finalized min version level for the feature. [v3+]
     min_version_level: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -96,7 +96,7 @@ class ApiVersionsResponse(msgspec.Struct, kw_only=True):
     # [v3+, tag 3 v3+, ignorable]
     zk_migration_ready: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -118,8 +118,8 @@ def _w_ApiVersionsResponse_0(o: ApiVersionsResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.api_keys
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ApiVersion_0(e, w)
+    for e2 in a1:
+        _w_ApiVersion_0(e2, w)
 
 
 def _w_ApiVersionsResponse_1(o: ApiVersionsResponse, w: _c.Writer) -> None:
@@ -127,8 +127,8 @@ def _w_ApiVersionsResponse_1(o: ApiVersionsResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.api_keys
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ApiVersion_0(e, w)
+    for e2 in a1:
+        _w_ApiVersion_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -158,8 +158,8 @@ def _wt_ApiVersionsResponse_supported_features_3(v: list[SupportedFeatureKey], w
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_SupportedFeatureKey_3(e, w)
+    for e2 in a1:
+        _w_SupportedFeatureKey_3(e2, w)
     buf = w.buf
 
 
@@ -183,8 +183,8 @@ def _wt_ApiVersionsResponse_finalized_features_3(v: list[FinalizedFeatureKey], w
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FinalizedFeatureKey_3(e, w)
+    for e2 in a1:
+        _w_FinalizedFeatureKey_3(e2, w)
     buf = w.buf
 
 
@@ -198,23 +198,23 @@ def _w_ApiVersionsResponse_3(o: ApiVersionsResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.api_keys
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ApiVersion_3(e, w)
+    for e2 in a1:
+        _w_ApiVersion_3(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.supported_features
-    if v2 != []:
-        t.append((0, _c.tagged_value(_wt_ApiVersionsResponse_supported_features_3, v2)))
-    v3 = o.finalized_features_epoch
-    if v3 != -1:
-        t.append((1, _c.tagged_value(_wt_ApiVersionsResponse_finalized_features_epoch_3, v3)))
-    v4 = o.finalized_features
-    if v4 != []:
-        t.append((2, _c.tagged_value(_wt_ApiVersionsResponse_finalized_features_3, v4)))
-    v5 = o.zk_migration_ready
-    if v5 != False:
-        t.append((3, _c.tagged_value(_wt_ApiVersionsResponse_zk_migration_ready_3, v5)))
+    v3 = o.supported_features
+    if v3 != []:
+        t.append((0, _c.tagged_value(_wt_ApiVersionsResponse_supported_features_3, v3)))
+    v4 = o.finalized_features_epoch
+    if v4 != -1:
+        t.append((1, _c.tagged_value(_wt_ApiVersionsResponse_finalized_features_epoch_3, v4)))
+    v5 = o.finalized_features
+    if v5 != []:
+        t.append((2, _c.tagged_value(_wt_ApiVersionsResponse_finalized_features_3, v5)))
+    v6 = o.zk_migration_ready
+    if v6 != False:
+        t.append((3, _c.tagged_value(_wt_ApiVersionsResponse_zk_migration_ready_3, v6)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -239,8 +239,8 @@ def _r_ApiVersionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[ApiVersionsRespo
     else:
         f_api_keys = []
         for _ in range(n1):
-            e, pos = _r_ApiVersion_0(buf, pos)
-            f_api_keys.append(e)
+            e2, pos = _r_ApiVersion_0(buf, pos)
+            f_api_keys.append(e2)
     return ApiVersionsResponse(error_code=f_error_code, api_keys=f_api_keys), pos
 
 
@@ -253,8 +253,8 @@ def _r_ApiVersionsResponse_1(buf: _c.Buffer, pos: int) -> tuple[ApiVersionsRespo
     else:
         f_api_keys = []
         for _ in range(n1):
-            e, pos = _r_ApiVersion_0(buf, pos)
-            f_api_keys.append(e)
+            e2, pos = _r_ApiVersion_0(buf, pos)
+            f_api_keys.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ApiVersionsResponse(error_code=f_error_code, api_keys=f_api_keys, throttle_time_ms=f_throttle_time_ms), pos
@@ -313,27 +313,27 @@ def _r_ApiVersionsResponse_3(buf: _c.Buffer, pos: int) -> tuple[ApiVersionsRespo
     else:
         f_api_keys = []
         for _ in range(n1):
-            e, pos = _r_ApiVersion_3(buf, pos)
-            f_api_keys.append(e)
+            e2, pos = _r_ApiVersion_3(buf, pos)
+            f_api_keys.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
-    f_supported_features = []
-    f_finalized_features_epoch = -1
-    f_finalized_features = []
-    f_zk_migration_ready = False
+    f_supported_features: list[SupportedFeatureKey] = []
+    f_finalized_features_epoch: int = -1
+    f_finalized_features: list[FinalizedFeatureKey] = []
+    f_zk_migration_ready: bool = False
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n2, pos = _c.read_array_length(buf, pos, True, 6)
-            if n2 < 0:
+            n3, pos = _c.read_array_length(buf, pos, True, 6)
+            if n3 < 0:
                 raise _c.null_where_required('ApiVersionsResponse', 'supported_features')
             else:
                 f_supported_features = []
-                for _ in range(n2):
-                    e, pos = _r_SupportedFeatureKey_3(buf, pos)
-                    f_supported_features.append(e)
+                for _ in range(n3):
+                    e4, pos = _r_SupportedFeatureKey_3(buf, pos)
+                    f_supported_features.append(e4)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         elif tag == 1:
@@ -342,14 +342,14 @@ def _r_ApiVersionsResponse_3(buf: _c.Buffer, pos: int) -> tuple[ApiVersionsRespo
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         elif tag == 2:
-            n3, pos = _c.read_array_length(buf, pos, True, 6)
-            if n3 < 0:
+            n5, pos = _c.read_array_length(buf, pos, True, 6)
+            if n5 < 0:
                 raise _c.null_where_required('ApiVersionsResponse', 'finalized_features')
             else:
                 f_finalized_features = []
-                for _ in range(n3):
-                    e, pos = _r_FinalizedFeatureKey_3(buf, pos)
-                    f_finalized_features.append(e)
+                for _ in range(n5):
+                    e6, pos = _r_FinalizedFeatureKey_3(buf, pos)
+                    f_finalized_features.append(e6)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         elif tag == 3:

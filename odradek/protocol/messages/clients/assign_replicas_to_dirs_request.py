@@ -18,7 +18,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The partition index [v0+]
     partition_index: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -31,7 +31,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -44,7 +44,7 @@ class DirectoryData(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class AssignReplicasToDirsRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     directories: list[DirectoryData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -85,8 +85,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -100,8 +100,8 @@ def _w_DirectoryData_0(o: DirectoryData, w: _c.Writer) -> None:
     buf += o.id.bytes
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -115,8 +115,8 @@ def _w_AssignReplicasToDirsRequest_0(o: AssignReplicasToDirsRequest, w: _c.Write
     buf += _S_iq.pack(o.broker_id, o.broker_epoch)
     a1 = o.directories
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DirectoryData_0(e, w)
+    for e2 in a1:
+        _w_DirectoryData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -147,8 +147,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -168,8 +168,8 @@ def _r_DirectoryData_0(buf: _c.Buffer, pos: int) -> tuple[DirectoryData, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -190,8 +190,8 @@ def _r_AssignReplicasToDirsRequest_0(buf: _c.Buffer, pos: int) -> tuple[AssignRe
     else:
         f_directories = []
         for _ in range(n1):
-            e, pos = _r_DirectoryData_0(buf, pos)
-            f_directories.append(e)
+            e2, pos = _r_DirectoryData_0(buf, pos)
+            f_directories.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The partition level error code [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class DirectoryData(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,7 +66,7 @@ class AssignReplicasToDirsResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     directories: list[DirectoryData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -88,8 +88,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -103,8 +103,8 @@ def _w_DirectoryData_0(o: DirectoryData, w: _c.Writer) -> None:
     buf += o.id.bytes
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -118,8 +118,8 @@ def _w_AssignReplicasToDirsResponse_0(o: AssignReplicasToDirsResponse, w: _c.Wri
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.directories
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DirectoryData_0(e, w)
+    for e2 in a1:
+        _w_DirectoryData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -150,8 +150,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -171,8 +171,8 @@ def _r_DirectoryData_0(buf: _c.Buffer, pos: int) -> tuple[DirectoryData, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -193,8 +193,8 @@ def _r_AssignReplicasToDirsResponse_0(buf: _c.Buffer, pos: int) -> tuple[AssignR
     else:
         f_directories = []
         for _ in range(n1):
-            e, pos = _r_DirectoryData_0(buf, pos)
-            f_directories.append(e)
+            e2, pos = _r_DirectoryData_0(buf, pos)
+            f_directories.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The epoch of the newly elected leader [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class LeaderEndpoint(msgspec.Struct, kw_only=True):
     # The node's port [v1+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,7 +77,7 @@ class BeginQuorumEpochRequest(msgspec.Struct, kw_only=True):
     # Endpoints for the leader [v1+, ignorable]
     leader_endpoints: list[LeaderEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -97,8 +97,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
 
 
 def _w_BeginQuorumEpochRequest_0(o: BeginQuorumEpochRequest, w: _c.Writer) -> None:
@@ -106,8 +106,8 @@ def _w_BeginQuorumEpochRequest_0(o: BeginQuorumEpochRequest, w: _c.Writer) -> No
     _c.write_nullable_string(buf, o.cluster_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
 
 
 def _w_PartitionData_1(o: PartitionData, w: _c.Writer) -> None:
@@ -127,8 +127,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -155,13 +155,13 @@ def _w_BeginQuorumEpochRequest_1(o: BeginQuorumEpochRequest, w: _c.Writer) -> No
     buf += _S_i.pack(o.voter_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
-    a2 = o.leader_endpoints
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderEndpoint_1(e, w)
+    a3 = o.leader_endpoints
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderEndpoint_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -184,8 +184,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     return TopicData(topic_name=f_topic_name, partitions=f_partitions), pos
 
 
@@ -197,8 +197,8 @@ def _r_BeginQuorumEpochRequest_0(buf: _c.Buffer, pos: int) -> tuple[BeginQuorumE
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     return BeginQuorumEpochRequest(cluster_id=f_cluster_id, topics=f_topics), pos
 
 
@@ -227,8 +227,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -266,16 +266,16 @@ def _r_BeginQuorumEpochRequest_1(buf: _c.Buffer, pos: int) -> tuple[BeginQuorumE
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 5)
-    if n2 < 0:
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 5)
+    if n3 < 0:
         raise _c.null_where_required('BeginQuorumEpochRequest', 'leader_endpoints')
     else:
         f_leader_endpoints = []
-        for _ in range(n2):
-            e, pos = _r_LeaderEndpoint_1(buf, pos)
-            f_leader_endpoints.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderEndpoint_1(buf, pos)
+            f_leader_endpoints.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

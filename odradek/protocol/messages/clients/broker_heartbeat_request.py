@@ -35,7 +35,7 @@ class BrokerHeartbeatRequest(msgspec.Struct, kw_only=True):
     # Log directories that failed and went offline. [v1+, tag 0 v1+]
     offline_log_dirs: list[uuid.UUID] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,8 +58,8 @@ def _wt_BrokerHeartbeatRequest_offline_log_dirs_1(v: list[uuid.UUID], w: _c.Writ
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        buf += e.bytes
+    for e2 in a1:
+        buf += e2.bytes
 
 
 def _w_BrokerHeartbeatRequest_1(o: BrokerHeartbeatRequest, w: _c.Writer) -> None:
@@ -95,7 +95,7 @@ def _r_BrokerHeartbeatRequest_0(buf: _c.Buffer, pos: int) -> tuple[BrokerHeartbe
 def _r_BrokerHeartbeatRequest_1(buf: _c.Buffer, pos: int) -> tuple[BrokerHeartbeatRequest, int]:
     f_broker_id, f_broker_epoch, f_current_metadata_offset, f_want_fence, f_want_shut_down = _S_iqqoo.unpack_from(buf, pos)
     pos += 22
-    f_offline_log_dirs = []
+    f_offline_log_dirs: list[uuid.UUID] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -107,8 +107,8 @@ def _r_BrokerHeartbeatRequest_1(buf: _c.Buffer, pos: int) -> tuple[BrokerHeartbe
             else:
                 f_offline_log_dirs = []
                 for _ in range(n1):
-                    e, pos = _c.read_uuid(buf, pos)
-                    f_offline_log_dirs.append(e)
+                    e2, pos = _c.read_uuid(buf, pos)
+                    f_offline_log_dirs.append(e2)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

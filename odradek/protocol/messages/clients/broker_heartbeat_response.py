@@ -33,7 +33,7 @@ class BrokerHeartbeatResponse(msgspec.Struct, kw_only=True):
     # True if the broker should proceed with its shutdown. [v0+]
     should_shut_down: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -27,7 +27,7 @@ class Listener(msgspec.Struct, kw_only=True):
     # The security protocol. [v0+]
     security_protocol: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -45,7 +45,7 @@ class Feature(msgspec.Struct, kw_only=True):
     # The maximum supported feature level. [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -83,7 +83,7 @@ class BrokerRegistrationRequest(msgspec.Struct, kw_only=True):
     # The epoch before a clean shutdown. [v3+, ignorable]
     previous_broker_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -126,13 +126,13 @@ def _w_BrokerRegistrationRequest_0(o: BrokerRegistrationRequest, w: _c.Writer) -
     buf += o.incarnation_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Feature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Feature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     uk = o.unknown_tagged_fields
@@ -149,13 +149,13 @@ def _w_BrokerRegistrationRequest_1(o: BrokerRegistrationRequest, w: _c.Writer) -
     buf += o.incarnation_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Feature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Feature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_o.pack(o.is_migrating_zk_broker)
@@ -173,20 +173,20 @@ def _w_BrokerRegistrationRequest_2(o: BrokerRegistrationRequest, w: _c.Writer) -
     buf += o.incarnation_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Feature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Feature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_o.pack(o.is_migrating_zk_broker)
-    a3 = o.log_dirs
-    _c.write_array_length(buf, len(a3), True)
-    for e in a3:
-        buf += e.bytes
+    a5 = o.log_dirs
+    _c.write_array_length(buf, len(a5), True)
+    for e6 in a5:
+        buf += e6.bytes
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -201,20 +201,20 @@ def _w_BrokerRegistrationRequest_3(o: BrokerRegistrationRequest, w: _c.Writer) -
     buf += o.incarnation_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Feature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Feature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_o.pack(o.is_migrating_zk_broker)
-    a3 = o.log_dirs
-    _c.write_array_length(buf, len(a3), True)
-    for e in a3:
-        buf += e.bytes
+    a5 = o.log_dirs
+    _c.write_array_length(buf, len(a5), True)
+    for e6 in a5:
+        buf += e6.bytes
     buf += _S_q.pack(o.previous_broker_epoch)
     uk = o.unknown_tagged_fields
     if uk:
@@ -265,16 +265,16 @@ def _r_BrokerRegistrationRequest_0(buf: _c.Buffer, pos: int) -> tuple[BrokerRegi
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_Feature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Feature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
@@ -298,16 +298,16 @@ def _r_BrokerRegistrationRequest_1(buf: _c.Buffer, pos: int) -> tuple[BrokerRegi
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_Feature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Feature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_is_migrating_zk_broker, = _S_o.unpack_from(buf, pos)
     pos += 1
@@ -333,27 +333,27 @@ def _r_BrokerRegistrationRequest_2(buf: _c.Buffer, pos: int) -> tuple[BrokerRegi
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_Feature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Feature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_is_migrating_zk_broker, = _S_o.unpack_from(buf, pos)
     pos += 1
-    n3, pos = _c.read_array_length(buf, pos, True, 16)
-    if n3 < 0:
+    n5, pos = _c.read_array_length(buf, pos, True, 16)
+    if n5 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'log_dirs')
     else:
         f_log_dirs = []
-        for _ in range(n3):
-            e, pos = _c.read_uuid(buf, pos)
-            f_log_dirs.append(e)
+        for _ in range(n5):
+            e6, pos = _c.read_uuid(buf, pos)
+            f_log_dirs.append(e6)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -376,27 +376,27 @@ def _r_BrokerRegistrationRequest_3(buf: _c.Buffer, pos: int) -> tuple[BrokerRegi
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_Feature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Feature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_is_migrating_zk_broker, = _S_o.unpack_from(buf, pos)
     pos += 1
-    n3, pos = _c.read_array_length(buf, pos, True, 16)
-    if n3 < 0:
+    n5, pos = _c.read_array_length(buf, pos, True, 16)
+    if n5 < 0:
         raise _c.null_where_required('BrokerRegistrationRequest', 'log_dirs')
     else:
         f_log_dirs = []
-        for _ in range(n3):
-            e, pos = _c.read_uuid(buf, pos)
-            f_log_dirs.append(e)
+        for _ in range(n5):
+            e6, pos = _c.read_uuid(buf, pos)
+            f_log_dirs.append(e6)
     f_previous_broker_epoch, = _S_q.unpack_from(buf, pos)
     pos += 8
     uk: list[tuple[int, bytes]] | None = None

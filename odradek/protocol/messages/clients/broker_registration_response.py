@@ -27,7 +27,7 @@ class BrokerRegistrationResponse(msgspec.Struct, kw_only=True):
     # The broker's assigned epoch, or -1 if none was assigned. [v0+]
     broker_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -23,7 +23,7 @@ class ConsumerGroupDescribeRequest(msgspec.Struct, kw_only=True):
     # Whether to include authorized operations. [v0+]
     include_authorized_operations: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,8 +34,8 @@ def _w_ConsumerGroupDescribeRequest_0(o: ConsumerGroupDescribeRequest, w: _c.Wri
     buf = w.buf
     a1 = o.group_ids
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     buf += _S_o.pack(o.include_authorized_operations)
     uk = o.unknown_tagged_fields
     if uk:
@@ -51,8 +51,8 @@ def _r_ConsumerGroupDescribeRequest_0(buf: _c.Buffer, pos: int) -> tuple[Consume
     else:
         f_group_ids = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_group_ids.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_group_ids.append(e2)
     f_include_authorized_operations, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

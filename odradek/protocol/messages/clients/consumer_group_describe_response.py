@@ -24,7 +24,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partitions. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     # The assigned topic-partitions to the member. [v0+]
     topic_partitions: list[TopicPartitions] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,7 +71,7 @@ class Member(msgspec.Struct, kw_only=True):
     # The target assignment. [v0+]
     target_assignment: Assignment = msgspec.field(default_factory=Assignment)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -105,7 +105,7 @@ class DescribedGroup(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this group. [v0+]
     authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -121,7 +121,7 @@ class ConsumerGroupDescribeResponse(msgspec.Struct, kw_only=True):
     # Each described group. [v0+]
     groups: list[DescribedGroup] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -148,8 +148,8 @@ def _w_Assignment_0(o: Assignment, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topic_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartitions_0(e, w)
+    for e2 in a1:
+        _w_TopicPartitions_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -168,8 +168,8 @@ def _w_Member_0(o: Member, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.client_host)
     a1 = o.subscribed_topic_names
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     _c.write_compact_nullable_string(buf, o.subscribed_topic_regex)
     _w_Assignment_0(o.assignment, w)
     buf = w.buf
@@ -192,8 +192,8 @@ def _w_DescribedGroup_0(o: DescribedGroup, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.assignor_name)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Member_0(e, w)
+    for e2 in a1:
+        _w_Member_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.authorized_operations)
     uk = o.unknown_tagged_fields
@@ -208,8 +208,8 @@ def _w_ConsumerGroupDescribeResponse_0(o: ConsumerGroupDescribeResponse, w: _c.W
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedGroup_0(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -244,8 +244,8 @@ def _r_Assignment_0(buf: _c.Buffer, pos: int) -> tuple[Assignment, int]:
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -271,8 +271,8 @@ def _r_Member_0(buf: _c.Buffer, pos: int) -> tuple[Member, int]:
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     f_subscribed_topic_regex, pos = _c.read_compact_nullable_string(buf, pos)
     f_assignment, pos = _r_Assignment_0(buf, pos)
     f_target_assignment, pos = _r_Assignment_0(buf, pos)
@@ -302,8 +302,8 @@ def _r_DescribedGroup_0(buf: _c.Buffer, pos: int) -> tuple[DescribedGroup, int]:
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_Member_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_Member_0(buf, pos)
+            f_members.append(e2)
     f_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -326,8 +326,8 @@ def _r_ConsumerGroupDescribeResponse_0(buf: _c.Buffer, pos: int) -> tuple[Consum
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_0(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_0(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partitions. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -69,7 +69,7 @@ class ConsumerGroupHeartbeatRequest(msgspec.Struct, kw_only=True):
     # [v0+, nullable v0+]
     topic_partitions: list[TopicPartitions] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -104,16 +104,16 @@ def _w_ConsumerGroupHeartbeatRequest_0(o: ConsumerGroupHeartbeatRequest, w: _c.W
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _c.write_compact_string(buf, e)
+        for e2 in a1:
+            _c.write_compact_string(buf, e2)
     _c.write_compact_nullable_string(buf, o.server_assignor)
-    a2 = o.topic_partitions
-    if a2 is None:
+    a3 = o.topic_partitions
+    if a3 is None:
         _c.write_null_array(buf, True)
     else:
-        _c.write_array_length(buf, len(a2), True)
-        for e in a2:
-            _w_TopicPartitions_0(e, w)
+        _c.write_array_length(buf, len(a3), True)
+        for e4 in a3:
+            _w_TopicPartitions_0(e4, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,17 +135,17 @@ def _w_ConsumerGroupHeartbeatRequest_1(o: ConsumerGroupHeartbeatRequest, w: _c.W
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _c.write_compact_string(buf, e)
+        for e2 in a1:
+            _c.write_compact_string(buf, e2)
     _c.write_compact_nullable_string(buf, o.subscribed_topic_regex)
     _c.write_compact_nullable_string(buf, o.server_assignor)
-    a2 = o.topic_partitions
-    if a2 is None:
+    a3 = o.topic_partitions
+    if a3 is None:
         _c.write_null_array(buf, True)
     else:
-        _c.write_array_length(buf, len(a2), True)
-        for e in a2:
-            _w_TopicPartitions_0(e, w)
+        _c.write_array_length(buf, len(a3), True)
+        for e4 in a3:
+            _w_TopicPartitions_0(e4, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -187,17 +187,17 @@ def _r_ConsumerGroupHeartbeatRequest_0(buf: _c.Buffer, pos: int) -> tuple[Consum
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     f_server_assignor, pos = _c.read_compact_nullable_string(buf, pos)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         f_topic_partitions = None
     else:
         f_topic_partitions = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -224,18 +224,18 @@ def _r_ConsumerGroupHeartbeatRequest_1(buf: _c.Buffer, pos: int) -> tuple[Consum
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     f_subscribed_topic_regex, pos = _c.read_compact_nullable_string(buf, pos)
     f_server_assignor, pos = _c.read_compact_nullable_string(buf, pos)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         f_topic_partitions = None
     else:
         f_topic_partitions = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

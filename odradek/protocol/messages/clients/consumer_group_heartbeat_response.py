@@ -21,7 +21,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partitions. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -31,7 +31,7 @@ class Assignment(msgspec.Struct, kw_only=True):
     # The partitions assigned to the member that can be used immediately. [v0+]
     topic_partitions: list[TopicPartitions] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -63,7 +63,7 @@ class ConsumerGroupHeartbeatResponse(msgspec.Struct, kw_only=True):
     # null if not provided; the assignment otherwise. [v0+, nullable v0+]
     assignment: Assignment | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -88,8 +88,8 @@ def _w_Assignment_0(o: Assignment, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topic_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartitions_0(e, w)
+    for e2 in a1:
+        _w_TopicPartitions_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -143,8 +143,8 @@ def _r_Assignment_0(buf: _c.Buffer, pos: int) -> tuple[Assignment, int]:
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

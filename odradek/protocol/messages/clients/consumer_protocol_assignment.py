@@ -47,8 +47,8 @@ def _w_ConsumerProtocolAssignment_0(o: ConsumerProtocolAssignment, w: _c.Writer)
     buf = w.buf
     a1 = o.assigned_partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicPartition_0(e, w)
+    for e2 in a1:
+        _w_TopicPartition_0(e2, w)
     buf = w.buf
     _c.write_nullable_bytes(buf, o.user_data)
 
@@ -70,8 +70,8 @@ def _r_ConsumerProtocolAssignment_0(buf: _c.Buffer, pos: int) -> tuple[ConsumerP
     else:
         f_assigned_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartition_0(buf, pos)
-            f_assigned_partitions.append(e)
+            e2, pos = _r_TopicPartition_0(buf, pos)
+            f_assigned_partitions.append(e2)
     f_user_data, pos = _c.read_nullable_bytes(buf, pos)
     return ConsumerProtocolAssignment(assigned_partitions=f_assigned_partitions, user_data=f_user_data), pos
 

@@ -49,8 +49,8 @@ def _w_ConsumerProtocolSubscription_0(o: ConsumerProtocolSubscription, w: _c.Wri
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     _c.write_nullable_bytes(buf, o.user_data)
 
 
@@ -66,26 +66,26 @@ def _w_ConsumerProtocolSubscription_1(o: ConsumerProtocolSubscription, w: _c.Wri
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     _c.write_nullable_bytes(buf, o.user_data)
-    a2 = o.owned_partitions
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_TopicPartition_1(e, w)
+    a3 = o.owned_partitions
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_TopicPartition_1(e4, w)
 
 
 def _w_ConsumerProtocolSubscription_2(o: ConsumerProtocolSubscription, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     _c.write_nullable_bytes(buf, o.user_data)
-    a2 = o.owned_partitions
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_TopicPartition_1(e, w)
+    a3 = o.owned_partitions
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_TopicPartition_1(e4, w)
     buf = w.buf
     buf += _S_i.pack(o.generation_id)
 
@@ -94,13 +94,13 @@ def _w_ConsumerProtocolSubscription_3(o: ConsumerProtocolSubscription, w: _c.Wri
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     _c.write_nullable_bytes(buf, o.user_data)
-    a2 = o.owned_partitions
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_TopicPartition_1(e, w)
+    a3 = o.owned_partitions
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_TopicPartition_1(e4, w)
     buf = w.buf
     buf += _S_i.pack(o.generation_id)
     _c.write_nullable_string(buf, o.rack_id)
@@ -113,8 +113,8 @@ def _r_ConsumerProtocolSubscription_0(buf: _c.Buffer, pos: int) -> tuple[Consume
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_topics.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_topics.append(e2)
     f_user_data, pos = _c.read_nullable_bytes(buf, pos)
     return ConsumerProtocolSubscription(topics=f_topics, user_data=f_user_data), pos
 
@@ -136,17 +136,17 @@ def _r_ConsumerProtocolSubscription_1(buf: _c.Buffer, pos: int) -> tuple[Consume
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_topics.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_topics.append(e2)
     f_user_data, pos = _c.read_nullable_bytes(buf, pos)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('ConsumerProtocolSubscription', 'owned_partitions')
     else:
         f_owned_partitions = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartition_1(buf, pos)
-            f_owned_partitions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartition_1(buf, pos)
+            f_owned_partitions.append(e4)
     return ConsumerProtocolSubscription(topics=f_topics, user_data=f_user_data, owned_partitions=f_owned_partitions), pos
 
 
@@ -157,17 +157,17 @@ def _r_ConsumerProtocolSubscription_2(buf: _c.Buffer, pos: int) -> tuple[Consume
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_topics.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_topics.append(e2)
     f_user_data, pos = _c.read_nullable_bytes(buf, pos)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('ConsumerProtocolSubscription', 'owned_partitions')
     else:
         f_owned_partitions = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartition_1(buf, pos)
-            f_owned_partitions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartition_1(buf, pos)
+            f_owned_partitions.append(e4)
     f_generation_id, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ConsumerProtocolSubscription(topics=f_topics, user_data=f_user_data, owned_partitions=f_owned_partitions, generation_id=f_generation_id), pos
@@ -180,17 +180,17 @@ def _r_ConsumerProtocolSubscription_3(buf: _c.Buffer, pos: int) -> tuple[Consume
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_topics.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_topics.append(e2)
     f_user_data, pos = _c.read_nullable_bytes(buf, pos)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('ConsumerProtocolSubscription', 'owned_partitions')
     else:
         f_owned_partitions = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartition_1(buf, pos)
-            f_owned_partitions.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartition_1(buf, pos)
+            f_owned_partitions.append(e4)
     f_generation_id, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_rack_id, pos = _c.read_nullable_string(buf, pos)

@@ -24,7 +24,7 @@ class ControlledShutdownRequest(msgspec.Struct, kw_only=True):
     # The broker epoch. [v2+, ignorable]
     broker_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

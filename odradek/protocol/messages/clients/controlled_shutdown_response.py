@@ -21,7 +21,7 @@ class RemainingPartition(msgspec.Struct, kw_only=True):
     # The index of the partition. [v0+]
     partition_index: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -36,7 +36,7 @@ class ControlledShutdownResponse(msgspec.Struct, kw_only=True):
     # The partitions that the broker still leads. [v0+]
     remaining_partitions: list[RemainingPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,8 +55,8 @@ def _w_ControlledShutdownResponse_0(o: ControlledShutdownResponse, w: _c.Writer)
     buf += _S_h.pack(o.error_code)
     a1 = o.remaining_partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_RemainingPartition_0(e, w)
+    for e2 in a1:
+        _w_RemainingPartition_0(e2, w)
 
 
 def _w_RemainingPartition_3(o: RemainingPartition, w: _c.Writer) -> None:
@@ -75,8 +75,8 @@ def _w_ControlledShutdownResponse_3(o: ControlledShutdownResponse, w: _c.Writer)
     buf += _S_h.pack(o.error_code)
     a1 = o.remaining_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_RemainingPartition_3(e, w)
+    for e2 in a1:
+        _w_RemainingPartition_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -101,8 +101,8 @@ def _r_ControlledShutdownResponse_0(buf: _c.Buffer, pos: int) -> tuple[Controlle
     else:
         f_remaining_partitions = []
         for _ in range(n1):
-            e, pos = _r_RemainingPartition_0(buf, pos)
-            f_remaining_partitions.append(e)
+            e2, pos = _r_RemainingPartition_0(buf, pos)
+            f_remaining_partitions.append(e2)
     return ControlledShutdownResponse(error_code=f_error_code, remaining_partitions=f_remaining_partitions), pos
 
 
@@ -130,8 +130,8 @@ def _r_ControlledShutdownResponse_3(buf: _c.Buffer, pos: int) -> tuple[Controlle
     else:
         f_remaining_partitions = []
         for _ in range(n1):
-            e, pos = _r_RemainingPartition_3(buf, pos)
-            f_remaining_partitions.append(e)
+            e2, pos = _r_RemainingPartition_3(buf, pos)
+            f_remaining_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class Listener(msgspec.Struct, kw_only=True):
     # The security protocol. [v0+]
     security_protocol: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class Feature(msgspec.Struct, kw_only=True):
     # The maximum supported feature level. [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,7 +67,7 @@ class ControllerRegistrationRequest(msgspec.Struct, kw_only=True):
     # The features on this controller [v0+]
     features: list[Feature] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -107,13 +107,13 @@ def _w_ControllerRegistrationRequest_0(o: ControllerRegistrationRequest, w: _c.W
     buf += _S_o.pack(o.zk_migration_ready)
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Feature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Feature_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -165,16 +165,16 @@ def _r_ControllerRegistrationRequest_0(buf: _c.Buffer, pos: int) -> tuple[Contro
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('ControllerRegistrationRequest', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_Feature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Feature_0(buf, pos)
+            f_features.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

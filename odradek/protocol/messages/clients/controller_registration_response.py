@@ -27,7 +27,7 @@ class ControllerRegistrationResponse(msgspec.Struct, kw_only=True):
     # The response error message, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

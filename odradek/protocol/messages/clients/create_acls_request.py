@@ -36,7 +36,7 @@ class AclCreation(msgspec.Struct, kw_only=True):
     # The permission type for the ACL (allow, deny, etc.). [v0+]
     permission_type: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -48,7 +48,7 @@ class CreateAclsRequest(msgspec.Struct, kw_only=True):
     # The ACLs that we want to create. [v0+]
     creations: list[AclCreation] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,8 +71,8 @@ def _w_CreateAclsRequest_0(o: CreateAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.creations
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AclCreation_0(e, w)
+    for e2 in a1:
+        _w_AclCreation_0(e2, w)
 
 
 def _w_AclCreation_1(o: AclCreation, w: _c.Writer) -> None:
@@ -89,8 +89,8 @@ def _w_CreateAclsRequest_1(o: CreateAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.creations
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AclCreation_1(e, w)
+    for e2 in a1:
+        _w_AclCreation_1(e2, w)
 
 
 def _w_AclCreation_2(o: AclCreation, w: _c.Writer) -> None:
@@ -112,8 +112,8 @@ def _w_CreateAclsRequest_2(o: CreateAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.creations
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AclCreation_2(e, w)
+    for e2 in a1:
+        _w_AclCreation_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -140,8 +140,8 @@ def _r_CreateAclsRequest_0(buf: _c.Buffer, pos: int) -> tuple[CreateAclsRequest,
     else:
         f_creations = []
         for _ in range(n1):
-            e, pos = _r_AclCreation_0(buf, pos)
-            f_creations.append(e)
+            e2, pos = _r_AclCreation_0(buf, pos)
+            f_creations.append(e2)
     return CreateAclsRequest(creations=f_creations), pos
 
 
@@ -165,8 +165,8 @@ def _r_CreateAclsRequest_1(buf: _c.Buffer, pos: int) -> tuple[CreateAclsRequest,
     else:
         f_creations = []
         for _ in range(n1):
-            e, pos = _r_AclCreation_1(buf, pos)
-            f_creations.append(e)
+            e2, pos = _r_AclCreation_1(buf, pos)
+            f_creations.append(e2)
     return CreateAclsRequest(creations=f_creations), pos
 
 
@@ -198,8 +198,8 @@ def _r_CreateAclsRequest_2(buf: _c.Buffer, pos: int) -> tuple[CreateAclsRequest,
     else:
         f_creations = []
         for _ in range(n1):
-            e, pos = _r_AclCreation_2(buf, pos)
-            f_creations.append(e)
+            e2, pos = _r_AclCreation_2(buf, pos)
+            f_creations.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

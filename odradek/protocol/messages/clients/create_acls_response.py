@@ -21,7 +21,7 @@ class AclCreationResult(msgspec.Struct, kw_only=True):
     # The result message, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class CreateAclsResponse(msgspec.Struct, kw_only=True):
     # The results for each ACL creation. [v0+]
     results: list[AclCreationResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,8 +56,8 @@ def _w_CreateAclsResponse_0(o: CreateAclsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AclCreationResult_0(e, w)
+    for e2 in a1:
+        _w_AclCreationResult_0(e2, w)
 
 
 def _w_AclCreationResult_2(o: AclCreationResult, w: _c.Writer) -> None:
@@ -76,8 +76,8 @@ def _w_CreateAclsResponse_2(o: CreateAclsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AclCreationResult_2(e, w)
+    for e2 in a1:
+        _w_AclCreationResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -102,8 +102,8 @@ def _r_CreateAclsResponse_0(buf: _c.Buffer, pos: int) -> tuple[CreateAclsRespons
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_AclCreationResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_AclCreationResult_0(buf, pos)
+            f_results.append(e2)
     return CreateAclsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -131,8 +131,8 @@ def _r_CreateAclsResponse_2(buf: _c.Buffer, pos: int) -> tuple[CreateAclsRespons
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_AclCreationResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_AclCreationResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

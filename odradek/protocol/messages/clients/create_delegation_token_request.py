@@ -21,7 +21,7 @@ class CreatableRenewers(msgspec.Struct, kw_only=True):
     # The name of the Kafka principal. [v0+]
     principal_name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -45,7 +45,7 @@ class CreateDelegationTokenRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     max_lifetime_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,8 +66,8 @@ def _w_CreateDelegationTokenRequest_0(o: CreateDelegationTokenRequest, w: _c.Wri
     buf = w.buf
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableRenewers_0(e, w)
+    for e2 in a1:
+        _w_CreatableRenewers_0(e2, w)
     buf = w.buf
     buf += _S_q.pack(o.max_lifetime_ms)
 
@@ -91,8 +91,8 @@ def _w_CreateDelegationTokenRequest_2(o: CreateDelegationTokenRequest, w: _c.Wri
     buf = w.buf
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableRenewers_2(e, w)
+    for e2 in a1:
+        _w_CreatableRenewers_2(e2, w)
     buf = w.buf
     buf += _S_q.pack(o.max_lifetime_ms)
     uk = o.unknown_tagged_fields
@@ -108,8 +108,8 @@ def _w_CreateDelegationTokenRequest_3(o: CreateDelegationTokenRequest, w: _c.Wri
     _c.write_compact_nullable_string(buf, o.owner_principal_name)
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableRenewers_2(e, w)
+    for e2 in a1:
+        _w_CreatableRenewers_2(e2, w)
     buf = w.buf
     buf += _S_q.pack(o.max_lifetime_ms)
     uk = o.unknown_tagged_fields
@@ -132,8 +132,8 @@ def _r_CreateDelegationTokenRequest_0(buf: _c.Buffer, pos: int) -> tuple[CreateD
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_CreatableRenewers_0(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_CreatableRenewers_0(buf, pos)
+            f_renewers.append(e2)
     f_max_lifetime_ms, = _S_q.unpack_from(buf, pos)
     pos += 8
     return CreateDelegationTokenRequest(renewers=f_renewers, max_lifetime_ms=f_max_lifetime_ms), pos
@@ -160,8 +160,8 @@ def _r_CreateDelegationTokenRequest_2(buf: _c.Buffer, pos: int) -> tuple[CreateD
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_CreatableRenewers_2(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_CreatableRenewers_2(buf, pos)
+            f_renewers.append(e2)
     f_max_lifetime_ms, = _S_q.unpack_from(buf, pos)
     pos += 8
     uk: list[tuple[int, bytes]] | None = None
@@ -184,8 +184,8 @@ def _r_CreateDelegationTokenRequest_3(buf: _c.Buffer, pos: int) -> tuple[CreateD
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_CreatableRenewers_2(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_CreatableRenewers_2(buf, pos)
+            f_renewers.append(e2)
     f_max_lifetime_ms, = _S_q.unpack_from(buf, pos)
     pos += 8
     uk: list[tuple[int, bytes]] | None = None

@@ -18,7 +18,7 @@ class CreatePartitionsAssignment(msgspec.Struct, kw_only=True):
     # The assigned broker IDs. [v0+, entity brokerId]
     broker_ids: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class CreatePartitionsTopic(msgspec.Struct, kw_only=True):
     # The new partition assignments. [v0+, nullable v0+]
     assignments: list[CreatePartitionsAssignment] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class CreatePartitionsRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     validate_only: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,8 +77,8 @@ def _w_CreatePartitionsTopic_0(o: CreatePartitionsTopic, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_CreatePartitionsAssignment_0(e, w)
+        for e2 in a1:
+            _w_CreatePartitionsAssignment_0(e2, w)
         buf = w.buf
 
 
@@ -86,8 +86,8 @@ def _w_CreatePartitionsRequest_0(o: CreatePartitionsRequest, w: _c.Writer) -> No
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatePartitionsTopic_0(e, w)
+    for e2 in a1:
+        _w_CreatePartitionsTopic_0(e2, w)
     buf = w.buf
     buf += _S_io.pack(o.timeout_ms, o.validate_only)
 
@@ -113,8 +113,8 @@ def _w_CreatePartitionsTopic_2(o: CreatePartitionsTopic, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_CreatePartitionsAssignment_2(e, w)
+        for e2 in a1:
+            _w_CreatePartitionsAssignment_2(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -127,8 +127,8 @@ def _w_CreatePartitionsRequest_2(o: CreatePartitionsRequest, w: _c.Writer) -> No
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatePartitionsTopic_2(e, w)
+    for e2 in a1:
+        _w_CreatePartitionsTopic_2(e2, w)
     buf = w.buf
     buf += _S_io.pack(o.timeout_ms, o.validate_only)
     uk = o.unknown_tagged_fields
@@ -157,8 +157,8 @@ def _r_CreatePartitionsTopic_0(buf: _c.Buffer, pos: int) -> tuple[CreatePartitio
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsAssignment_0(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_CreatePartitionsAssignment_0(buf, pos)
+            f_assignments.append(e2)
     return CreatePartitionsTopic(name=f_name, count=f_count, assignments=f_assignments), pos
 
 
@@ -169,8 +169,8 @@ def _r_CreatePartitionsRequest_0(buf: _c.Buffer, pos: int) -> tuple[CreatePartit
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatePartitionsTopic_0(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(buf, pos)
     pos += 5
     return CreatePartitionsRequest(topics=f_topics, timeout_ms=f_timeout_ms, validate_only=f_validate_only), pos
@@ -203,8 +203,8 @@ def _r_CreatePartitionsTopic_2(buf: _c.Buffer, pos: int) -> tuple[CreatePartitio
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsAssignment_2(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_CreatePartitionsAssignment_2(buf, pos)
+            f_assignments.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -223,8 +223,8 @@ def _r_CreatePartitionsRequest_2(buf: _c.Buffer, pos: int) -> tuple[CreatePartit
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatePartitionsTopic_2(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(buf, pos)
     pos += 5
     uk: list[tuple[int, bytes]] | None = None

@@ -24,7 +24,7 @@ class CreatePartitionsTopicResult(msgspec.Struct, kw_only=True):
     # The result message, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class CreatePartitionsResponse(msgspec.Struct, kw_only=True):
     # The partition creation results for each topic. [v0+]
     results: list[CreatePartitionsTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -60,8 +60,8 @@ def _w_CreatePartitionsResponse_0(o: CreatePartitionsResponse, w: _c.Writer) -> 
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatePartitionsTopicResult_0(e, w)
+    for e2 in a1:
+        _w_CreatePartitionsTopicResult_0(e2, w)
 
 
 def _w_CreatePartitionsTopicResult_2(o: CreatePartitionsTopicResult, w: _c.Writer) -> None:
@@ -81,8 +81,8 @@ def _w_CreatePartitionsResponse_2(o: CreatePartitionsResponse, w: _c.Writer) -> 
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatePartitionsTopicResult_2(e, w)
+    for e2 in a1:
+        _w_CreatePartitionsTopicResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -108,8 +108,8 @@ def _r_CreatePartitionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[CreateParti
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsTopicResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_CreatePartitionsTopicResult_0(buf, pos)
+            f_results.append(e2)
     return CreatePartitionsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -138,8 +138,8 @@ def _r_CreatePartitionsResponse_2(buf: _c.Buffer, pos: int) -> tuple[CreateParti
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_CreatePartitionsTopicResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_CreatePartitionsTopicResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class CreatableReplicaAssignment(msgspec.Struct, kw_only=True):
     # The brokers to place the partition on. [v0+, entity brokerId]
     broker_ids: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class CreatableTopicConfig(msgspec.Struct, kw_only=True):
     # The configuration value. [v0+, nullable v0+]
     value: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class CreatableTopic(msgspec.Struct, kw_only=True):
     # The custom topic configurations to set. [v0+]
     configs: list[CreatableTopicConfig] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class CreateTopicsRequest(msgspec.Struct, kw_only=True):
     # [v1+]
     validate_only: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -107,13 +107,13 @@ def _w_CreatableTopic_0(o: CreatableTopic, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.num_partitions, o.replication_factor)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableReplicaAssignment_0(e, w)
+    for e2 in a1:
+        _w_CreatableReplicaAssignment_0(e2, w)
     buf = w.buf
-    a2 = o.configs
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_CreatableTopicConfig_0(e, w)
+    a3 = o.configs
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_CreatableTopicConfig_0(e4, w)
 
 
 def _w_CreateTopicsRequest_0(o: CreateTopicsRequest, w: _c.Writer) -> None:
@@ -122,8 +122,8 @@ def _w_CreateTopicsRequest_0(o: CreateTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableTopic_0(e, w)
+    for e2 in a1:
+        _w_CreatableTopic_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
 
@@ -132,8 +132,8 @@ def _w_CreateTopicsRequest_1(o: CreateTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableTopic_0(e, w)
+    for e2 in a1:
+        _w_CreatableTopic_0(e2, w)
     buf = w.buf
     buf += _S_io.pack(o.timeout_ms, o.validate_only)
 
@@ -168,13 +168,13 @@ def _w_CreatableTopic_5(o: CreatableTopic, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.num_partitions, o.replication_factor)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableReplicaAssignment_5(e, w)
+    for e2 in a1:
+        _w_CreatableReplicaAssignment_5(e2, w)
     buf = w.buf
-    a2 = o.configs
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_CreatableTopicConfig_5(e, w)
+    a3 = o.configs
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_CreatableTopicConfig_5(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -187,8 +187,8 @@ def _w_CreateTopicsRequest_5(o: CreateTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableTopic_5(e, w)
+    for e2 in a1:
+        _w_CreatableTopic_5(e2, w)
     buf = w.buf
     buf += _S_io.pack(o.timeout_ms, o.validate_only)
     uk = o.unknown_tagged_fields
@@ -225,16 +225,16 @@ def _r_CreatableTopic_0(buf: _c.Buffer, pos: int) -> tuple[CreatableTopic, int]:
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_CreatableReplicaAssignment_0(buf, pos)
-            f_assignments.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 4)
-    if n2 < 0:
+            e2, pos = _r_CreatableReplicaAssignment_0(buf, pos)
+            f_assignments.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 4)
+    if n3 < 0:
         raise _c.null_where_required('CreatableTopic', 'configs')
     else:
         f_configs = []
-        for _ in range(n2):
-            e, pos = _r_CreatableTopicConfig_0(buf, pos)
-            f_configs.append(e)
+        for _ in range(n3):
+            e4, pos = _r_CreatableTopicConfig_0(buf, pos)
+            f_configs.append(e4)
     return CreatableTopic(name=f_name, num_partitions=f_num_partitions, replication_factor=f_replication_factor, assignments=f_assignments, configs=f_configs), pos
 
 
@@ -245,8 +245,8 @@ def _r_CreateTopicsRequest_0(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopic_0(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return CreateTopicsRequest(topics=f_topics, timeout_ms=f_timeout_ms), pos
@@ -259,8 +259,8 @@ def _r_CreateTopicsRequest_1(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopic_0(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(buf, pos)
     pos += 5
     return CreateTopicsRequest(topics=f_topics, timeout_ms=f_timeout_ms, validate_only=f_validate_only), pos
@@ -309,16 +309,16 @@ def _r_CreatableTopic_5(buf: _c.Buffer, pos: int) -> tuple[CreatableTopic, int]:
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_CreatableReplicaAssignment_5(buf, pos)
-            f_assignments.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 3)
-    if n2 < 0:
+            e2, pos = _r_CreatableReplicaAssignment_5(buf, pos)
+            f_assignments.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 3)
+    if n3 < 0:
         raise _c.null_where_required('CreatableTopic', 'configs')
     else:
         f_configs = []
-        for _ in range(n2):
-            e, pos = _r_CreatableTopicConfig_5(buf, pos)
-            f_configs.append(e)
+        for _ in range(n3):
+            e4, pos = _r_CreatableTopicConfig_5(buf, pos)
+            f_configs.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -337,8 +337,8 @@ def _r_CreateTopicsRequest_5(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopic_5(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopic_5(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, f_validate_only = _S_io.unpack_from(buf, pos)
     pos += 5
     uk: list[tuple[int, bytes]] | None = None

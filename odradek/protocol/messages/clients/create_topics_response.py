@@ -30,7 +30,7 @@ class CreatableTopicConfigs(msgspec.Struct, kw_only=True):
     # True if this configuration is sensitive. [v5+]
     is_sensitive: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class CreatableTopicResult(msgspec.Struct, kw_only=True):
     # Configuration of the topic. [v5+, nullable v5+, ignorable]
     configs: list[CreatableTopicConfigs] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class CreateTopicsResponse(msgspec.Struct, kw_only=True):
     # Results for each topic we tried to create. [v0+]
     topics: list[CreatableTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -98,8 +98,8 @@ def _w_CreateTopicsResponse_0(o: CreateTopicsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableTopicResult_0(e, w)
+    for e2 in a1:
+        _w_CreatableTopicResult_0(e2, w)
 
 
 def _w_CreatableTopicResult_1(o: CreatableTopicResult, w: _c.Writer) -> None:
@@ -113,8 +113,8 @@ def _w_CreateTopicsResponse_1(o: CreateTopicsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableTopicResult_1(e, w)
+    for e2 in a1:
+        _w_CreatableTopicResult_1(e2, w)
 
 
 def _w_CreateTopicsResponse_2(o: CreateTopicsResponse, w: _c.Writer) -> None:
@@ -122,8 +122,8 @@ def _w_CreateTopicsResponse_2(o: CreateTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_CreatableTopicResult_1(e, w)
+    for e2 in a1:
+        _w_CreatableTopicResult_1(e2, w)
 
 
 def _w_CreatableTopicConfigs_5(o: CreatableTopicConfigs, w: _c.Writer) -> None:
@@ -154,13 +154,13 @@ def _w_CreatableTopicResult_5(o: CreatableTopicResult, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_CreatableTopicConfigs_5(e, w)
+        for e2 in a1:
+            _w_CreatableTopicConfigs_5(e2, w)
         buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.topic_config_error_code
-    if v2 != 0:
-        t.append((0, _c.tagged_value(_wt_CreatableTopicResult_topic_config_error_code_5, v2)))
+    v3 = o.topic_config_error_code
+    if v3 != 0:
+        t.append((0, _c.tagged_value(_wt_CreatableTopicResult_topic_config_error_code_5, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -175,8 +175,8 @@ def _w_CreateTopicsResponse_5(o: CreateTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableTopicResult_5(e, w)
+    for e2 in a1:
+        _w_CreatableTopicResult_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -197,13 +197,13 @@ def _w_CreatableTopicResult_7(o: CreatableTopicResult, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_CreatableTopicConfigs_5(e, w)
+        for e2 in a1:
+            _w_CreatableTopicConfigs_5(e2, w)
         buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.topic_config_error_code
-    if v2 != 0:
-        t.append((0, _c.tagged_value(_wt_CreatableTopicResult_topic_config_error_code_5, v2)))
+    v3 = o.topic_config_error_code
+    if v3 != 0:
+        t.append((0, _c.tagged_value(_wt_CreatableTopicResult_topic_config_error_code_5, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -218,8 +218,8 @@ def _w_CreateTopicsResponse_7(o: CreateTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CreatableTopicResult_7(e, w)
+    for e2 in a1:
+        _w_CreatableTopicResult_7(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -242,8 +242,8 @@ def _r_CreateTopicsResponse_0(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicResult_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopicResult_0(buf, pos)
+            f_topics.append(e2)
     return CreateTopicsResponse(topics=f_topics), pos
 
 
@@ -262,8 +262,8 @@ def _r_CreateTopicsResponse_1(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicResult_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopicResult_1(buf, pos)
+            f_topics.append(e2)
     return CreateTopicsResponse(topics=f_topics), pos
 
 
@@ -276,8 +276,8 @@ def _r_CreateTopicsResponse_2(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicResult_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopicResult_1(buf, pos)
+            f_topics.append(e2)
     return CreateTopicsResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -310,9 +310,9 @@ def _r_CreatableTopicResult_5(buf: _c.Buffer, pos: int) -> tuple[CreatableTopicR
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicConfigs_5(buf, pos)
-            f_configs.append(e)
-    f_topic_config_error_code = 0
+            e2, pos = _r_CreatableTopicConfigs_5(buf, pos)
+            f_configs.append(e2)
+    f_topic_config_error_code: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -339,8 +339,8 @@ def _r_CreateTopicsResponse_5(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicResult_5(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopicResult_5(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -366,9 +366,9 @@ def _r_CreatableTopicResult_7(buf: _c.Buffer, pos: int) -> tuple[CreatableTopicR
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicConfigs_5(buf, pos)
-            f_configs.append(e)
-    f_topic_config_error_code = 0
+            e2, pos = _r_CreatableTopicConfigs_5(buf, pos)
+            f_configs.append(e2)
+    f_topic_config_error_code: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -395,8 +395,8 @@ def _r_CreateTopicsResponse_7(buf: _c.Buffer, pos: int) -> tuple[CreateTopicsRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_CreatableTopicResult_7(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_CreatableTopicResult_7(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -26,7 +26,7 @@ class DefaultPrincipalData(msgspec.Struct, kw_only=True):
     # [v0+]
     token_authenticated: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -36,7 +36,7 @@ class DeleteAclsFilter(msgspec.Struct, kw_only=True):
     # The permission type. [v0+]
     permission_type: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -48,7 +48,7 @@ class DeleteAclsRequest(msgspec.Struct, kw_only=True):
     # The filters to use when deleting ACLs. [v0+]
     filters: list[DeleteAclsFilter] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,8 +71,8 @@ def _w_DeleteAclsRequest_0(o: DeleteAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.filters
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsFilter_0(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilter_0(e2, w)
 
 
 def _w_DeleteAclsFilter_1(o: DeleteAclsFilter, w: _c.Writer) -> None:
@@ -89,8 +89,8 @@ def _w_DeleteAclsRequest_1(o: DeleteAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.filters
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsFilter_1(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilter_1(e2, w)
 
 
 def _w_DeleteAclsFilter_2(o: DeleteAclsFilter, w: _c.Writer) -> None:
@@ -112,8 +112,8 @@ def _w_DeleteAclsRequest_2(o: DeleteAclsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.filters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteAclsFilter_2(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilter_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -140,8 +140,8 @@ def _r_DeleteAclsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRequest,
     else:
         f_filters = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilter_0(buf, pos)
-            f_filters.append(e)
+            e2, pos = _r_DeleteAclsFilter_0(buf, pos)
+            f_filters.append(e2)
     return DeleteAclsRequest(filters=f_filters), pos
 
 
@@ -165,8 +165,8 @@ def _r_DeleteAclsRequest_1(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRequest,
     else:
         f_filters = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilter_1(buf, pos)
-            f_filters.append(e)
+            e2, pos = _r_DeleteAclsFilter_1(buf, pos)
+            f_filters.append(e2)
     return DeleteAclsRequest(filters=f_filters), pos
 
 
@@ -198,8 +198,8 @@ def _r_DeleteAclsRequest_2(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRequest,
     else:
         f_filters = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilter_2(buf, pos)
-            f_filters.append(e)
+            e2, pos = _r_DeleteAclsFilter_2(buf, pos)
+            f_filters.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

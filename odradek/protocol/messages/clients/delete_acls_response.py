@@ -42,7 +42,7 @@ class DeleteAclsMatchingAcl(msgspec.Struct, kw_only=True):
     # The ACL permission type. [v0+]
     permission_type: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,7 +58,7 @@ class DeleteAclsFilterResult(msgspec.Struct, kw_only=True):
     # The ACLs which matched this filter. [v0+]
     matching_acls: list[DeleteAclsMatchingAcl] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -74,7 +74,7 @@ class DeleteAclsResponse(msgspec.Struct, kw_only=True):
     # The results for each filter. [v0+]
     filter_results: list[DeleteAclsFilterResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -103,8 +103,8 @@ def _w_DeleteAclsFilterResult_0(o: DeleteAclsFilterResult, w: _c.Writer) -> None
     _c.write_nullable_string(buf, o.error_message)
     a1 = o.matching_acls
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsMatchingAcl_0(e, w)
+    for e2 in a1:
+        _w_DeleteAclsMatchingAcl_0(e2, w)
 
 
 def _w_DeleteAclsResponse_0(o: DeleteAclsResponse, w: _c.Writer) -> None:
@@ -112,8 +112,8 @@ def _w_DeleteAclsResponse_0(o: DeleteAclsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.filter_results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsFilterResult_0(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilterResult_0(e2, w)
 
 
 def _w_DeleteAclsMatchingAcl_1(o: DeleteAclsMatchingAcl, w: _c.Writer) -> None:
@@ -134,8 +134,8 @@ def _w_DeleteAclsFilterResult_1(o: DeleteAclsFilterResult, w: _c.Writer) -> None
     _c.write_nullable_string(buf, o.error_message)
     a1 = o.matching_acls
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsMatchingAcl_1(e, w)
+    for e2 in a1:
+        _w_DeleteAclsMatchingAcl_1(e2, w)
 
 
 def _w_DeleteAclsResponse_1(o: DeleteAclsResponse, w: _c.Writer) -> None:
@@ -143,8 +143,8 @@ def _w_DeleteAclsResponse_1(o: DeleteAclsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.filter_results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteAclsFilterResult_1(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilterResult_1(e2, w)
 
 
 def _w_DeleteAclsMatchingAcl_2(o: DeleteAclsMatchingAcl, w: _c.Writer) -> None:
@@ -170,8 +170,8 @@ def _w_DeleteAclsFilterResult_2(o: DeleteAclsFilterResult, w: _c.Writer) -> None
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.matching_acls
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteAclsMatchingAcl_2(e, w)
+    for e2 in a1:
+        _w_DeleteAclsMatchingAcl_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -185,8 +185,8 @@ def _w_DeleteAclsResponse_2(o: DeleteAclsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.filter_results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteAclsFilterResult_2(e, w)
+    for e2 in a1:
+        _w_DeleteAclsFilterResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -219,8 +219,8 @@ def _r_DeleteAclsFilterResult_0(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsFil
     else:
         f_matching_acls = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsMatchingAcl_0(buf, pos)
-            f_matching_acls.append(e)
+            e2, pos = _r_DeleteAclsMatchingAcl_0(buf, pos)
+            f_matching_acls.append(e2)
     return DeleteAclsFilterResult(error_code=f_error_code, error_message=f_error_message, matching_acls=f_matching_acls), pos
 
 
@@ -233,8 +233,8 @@ def _r_DeleteAclsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRespons
     else:
         f_filter_results = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilterResult_0(buf, pos)
-            f_filter_results.append(e)
+            e2, pos = _r_DeleteAclsFilterResult_0(buf, pos)
+            f_filter_results.append(e2)
     return DeleteAclsResponse(throttle_time_ms=f_throttle_time_ms, filter_results=f_filter_results), pos
 
 
@@ -264,8 +264,8 @@ def _r_DeleteAclsFilterResult_1(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsFil
     else:
         f_matching_acls = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsMatchingAcl_1(buf, pos)
-            f_matching_acls.append(e)
+            e2, pos = _r_DeleteAclsMatchingAcl_1(buf, pos)
+            f_matching_acls.append(e2)
     return DeleteAclsFilterResult(error_code=f_error_code, error_message=f_error_message, matching_acls=f_matching_acls), pos
 
 
@@ -278,8 +278,8 @@ def _r_DeleteAclsResponse_1(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRespons
     else:
         f_filter_results = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilterResult_1(buf, pos)
-            f_filter_results.append(e)
+            e2, pos = _r_DeleteAclsFilterResult_1(buf, pos)
+            f_filter_results.append(e2)
     return DeleteAclsResponse(throttle_time_ms=f_throttle_time_ms, filter_results=f_filter_results), pos
 
 
@@ -317,8 +317,8 @@ def _r_DeleteAclsFilterResult_2(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsFil
     else:
         f_matching_acls = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsMatchingAcl_2(buf, pos)
-            f_matching_acls.append(e)
+            e2, pos = _r_DeleteAclsMatchingAcl_2(buf, pos)
+            f_matching_acls.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -339,8 +339,8 @@ def _r_DeleteAclsResponse_2(buf: _c.Buffer, pos: int) -> tuple[DeleteAclsRespons
     else:
         f_filter_results = []
         for _ in range(n1):
-            e, pos = _r_DeleteAclsFilterResult_2(buf, pos)
-            f_filter_results.append(e)
+            e2, pos = _r_DeleteAclsFilterResult_2(buf, pos)
+            f_filter_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -20,7 +20,7 @@ class DeleteGroupsRequest(msgspec.Struct, kw_only=True):
     # The group names to delete. [v0+, entity groupId]
     groups_names: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -30,16 +30,16 @@ def _w_DeleteGroupsRequest_0(o: DeleteGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups_names
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
 
 
 def _w_DeleteGroupsRequest_2(o: DeleteGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups_names
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -54,8 +54,8 @@ def _r_DeleteGroupsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DeleteGroupsRequ
     else:
         f_groups_names = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_groups_names.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_groups_names.append(e2)
     return DeleteGroupsRequest(groups_names=f_groups_names), pos
 
 
@@ -66,8 +66,8 @@ def _r_DeleteGroupsRequest_2(buf: _c.Buffer, pos: int) -> tuple[DeleteGroupsRequ
     else:
         f_groups_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_groups_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_groups_names.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

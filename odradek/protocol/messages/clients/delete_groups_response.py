@@ -21,7 +21,7 @@ class DeletableGroupResult(msgspec.Struct, kw_only=True):
     # The deletion error, or 0 if the deletion succeeded. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class DeleteGroupsResponse(msgspec.Struct, kw_only=True):
     # The deletion results [v0+]
     results: list[DeletableGroupResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,8 +56,8 @@ def _w_DeleteGroupsResponse_0(o: DeleteGroupsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeletableGroupResult_0(e, w)
+    for e2 in a1:
+        _w_DeletableGroupResult_0(e2, w)
 
 
 def _w_DeletableGroupResult_2(o: DeletableGroupResult, w: _c.Writer) -> None:
@@ -76,8 +76,8 @@ def _w_DeleteGroupsResponse_2(o: DeleteGroupsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeletableGroupResult_2(e, w)
+    for e2 in a1:
+        _w_DeletableGroupResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -102,8 +102,8 @@ def _r_DeleteGroupsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DeleteGroupsRes
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DeletableGroupResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DeletableGroupResult_0(buf, pos)
+            f_results.append(e2)
     return DeleteGroupsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -131,8 +131,8 @@ def _r_DeleteGroupsResponse_2(buf: _c.Buffer, pos: int) -> tuple[DeleteGroupsRes
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DeletableGroupResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DeletableGroupResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class DeleteRecordsPartition(msgspec.Struct, kw_only=True):
     # The deletion offset. [v0+]
     offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class DeleteRecordsTopic(msgspec.Struct, kw_only=True):
     # Each partition that we want to delete records from. [v0+]
     partitions: list[DeleteRecordsPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class DeleteRecordsRequest(msgspec.Struct, kw_only=True):
     # How long to wait for the deletion to complete, in milliseconds. [v0+]
     timeout_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,16 +67,16 @@ def _w_DeleteRecordsTopic_0(o: DeleteRecordsTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteRecordsPartition_0(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsPartition_0(e2, w)
 
 
 def _w_DeleteRecordsRequest_0(o: DeleteRecordsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteRecordsTopic_0(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsTopic_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
 
@@ -96,8 +96,8 @@ def _w_DeleteRecordsTopic_2(o: DeleteRecordsTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteRecordsPartition_2(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsPartition_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -110,8 +110,8 @@ def _w_DeleteRecordsRequest_2(o: DeleteRecordsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteRecordsTopic_2(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsTopic_2(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
     uk = o.unknown_tagged_fields
@@ -135,8 +135,8 @@ def _r_DeleteRecordsTopic_0(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DeleteRecordsPartition_0(buf, pos)
+            f_partitions.append(e2)
     return DeleteRecordsTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -147,8 +147,8 @@ def _r_DeleteRecordsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsRe
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteRecordsTopic_0(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return DeleteRecordsRequest(topics=f_topics, timeout_ms=f_timeout_ms), pos
@@ -176,8 +176,8 @@ def _r_DeleteRecordsTopic_2(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsPartition_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DeleteRecordsPartition_2(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -196,8 +196,8 @@ def _r_DeleteRecordsRequest_2(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsRe
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteRecordsTopic_2(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

@@ -24,7 +24,7 @@ class DeleteRecordsPartitionResult(msgspec.Struct, kw_only=True):
     # The deletion error code, or 0 if the deletion succeeded. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class DeleteRecordsTopicResult(msgspec.Struct, kw_only=True):
     # Each partition that we wanted to delete records from. [v0+]
     partitions: list[DeleteRecordsPartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class DeleteRecordsResponse(msgspec.Struct, kw_only=True):
     # Each topic that we wanted to delete records from. [v0+]
     topics: list[DeleteRecordsTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,8 +71,8 @@ def _w_DeleteRecordsTopicResult_0(o: DeleteRecordsTopicResult, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteRecordsPartitionResult_0(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsPartitionResult_0(e2, w)
 
 
 def _w_DeleteRecordsResponse_0(o: DeleteRecordsResponse, w: _c.Writer) -> None:
@@ -80,8 +80,8 @@ def _w_DeleteRecordsResponse_0(o: DeleteRecordsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeleteRecordsTopicResult_0(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsTopicResult_0(e2, w)
 
 
 def _w_DeleteRecordsPartitionResult_2(o: DeleteRecordsPartitionResult, w: _c.Writer) -> None:
@@ -99,8 +99,8 @@ def _w_DeleteRecordsTopicResult_2(o: DeleteRecordsTopicResult, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteRecordsPartitionResult_2(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsPartitionResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -114,8 +114,8 @@ def _w_DeleteRecordsResponse_2(o: DeleteRecordsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteRecordsTopicResult_2(e, w)
+    for e2 in a1:
+        _w_DeleteRecordsTopicResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -138,8 +138,8 @@ def _r_DeleteRecordsTopicResult_0(buf: _c.Buffer, pos: int) -> tuple[DeleteRecor
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsPartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DeleteRecordsPartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     return DeleteRecordsTopicResult(name=f_name, partitions=f_partitions), pos
 
 
@@ -152,8 +152,8 @@ def _r_DeleteRecordsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsTopicResult_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteRecordsTopicResult_0(buf, pos)
+            f_topics.append(e2)
     return DeleteRecordsResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -179,8 +179,8 @@ def _r_DeleteRecordsTopicResult_2(buf: _c.Buffer, pos: int) -> tuple[DeleteRecor
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsPartitionResult_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DeleteRecordsPartitionResult_2(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -201,8 +201,8 @@ def _r_DeleteRecordsResponse_2(buf: _c.Buffer, pos: int) -> tuple[DeleteRecordsR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteRecordsTopicResult_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteRecordsTopicResult_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -18,7 +18,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The partition index. [v0+]
     partition: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -31,7 +31,7 @@ class DeleteStateData(msgspec.Struct, kw_only=True):
     # The data for the partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class DeleteShareGroupStateRequest(msgspec.Struct, kw_only=True):
     # The data for the topics. [v0+]
     topics: list[DeleteStateData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,8 +68,8 @@ def _w_DeleteStateData_0(o: DeleteStateData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -83,8 +83,8 @@ def _w_DeleteShareGroupStateRequest_0(o: DeleteShareGroupStateRequest, w: _c.Wri
     _c.write_compact_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteStateData_0(e, w)
+    for e2 in a1:
+        _w_DeleteStateData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -115,8 +115,8 @@ def _r_DeleteStateData_0(buf: _c.Buffer, pos: int) -> tuple[DeleteStateData, int
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -136,8 +136,8 @@ def _r_DeleteShareGroupStateRequest_0(buf: _c.Buffer, pos: int) -> tuple[DeleteS
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteStateData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteStateData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class DeleteTopicState(msgspec.Struct, kw_only=True):
     # The unique topic ID [v6+]
     topic_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -39,7 +39,7 @@ class DeleteTopicsRequest(msgspec.Struct, kw_only=True):
     # The length of time in milliseconds to wait for the deletions to complete. [v0+]
     timeout_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -52,8 +52,8 @@ def _w_DeleteTopicsRequest_0(o: DeleteTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topic_names
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     buf += _S_i.pack(o.timeout_ms)
 
 
@@ -63,8 +63,8 @@ def _w_DeleteTopicsRequest_4(o: DeleteTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topic_names
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     buf += _S_i.pack(o.timeout_ms)
     uk = o.unknown_tagged_fields
     if uk:
@@ -88,8 +88,8 @@ def _w_DeleteTopicsRequest_6(o: DeleteTopicsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeleteTopicState_6(e, w)
+    for e2 in a1:
+        _w_DeleteTopicState_6(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
     uk = o.unknown_tagged_fields
@@ -106,8 +106,8 @@ def _r_DeleteTopicsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRequ
     else:
         f_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_topic_names.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_topic_names.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return DeleteTopicsRequest(topic_names=f_topic_names, timeout_ms=f_timeout_ms), pos
@@ -120,8 +120,8 @@ def _r_DeleteTopicsRequest_4(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRequ
     else:
         f_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_topic_names.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -156,8 +156,8 @@ def _r_DeleteTopicsRequest_6(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DeleteTopicState_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DeleteTopicState_6(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

@@ -27,7 +27,7 @@ class DeletableTopicResult(msgspec.Struct, kw_only=True):
     # The error message, or null if there was no error. [v5+, nullable v5+, ignorable]
     error_message: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class DeleteTopicsResponse(msgspec.Struct, kw_only=True):
     # The results for each topic we tried to delete. [v0+]
     responses: list[DeletableTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -61,8 +61,8 @@ def _w_DeleteTopicsResponse_0(o: DeleteTopicsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeletableTopicResult_0(e, w)
+    for e2 in a1:
+        _w_DeletableTopicResult_0(e2, w)
 
 
 def _w_DeleteTopicsResponse_1(o: DeleteTopicsResponse, w: _c.Writer) -> None:
@@ -70,8 +70,8 @@ def _w_DeleteTopicsResponse_1(o: DeleteTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DeletableTopicResult_0(e, w)
+    for e2 in a1:
+        _w_DeletableTopicResult_0(e2, w)
 
 
 def _w_DeletableTopicResult_4(o: DeletableTopicResult, w: _c.Writer) -> None:
@@ -90,8 +90,8 @@ def _w_DeleteTopicsResponse_4(o: DeleteTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeletableTopicResult_4(e, w)
+    for e2 in a1:
+        _w_DeletableTopicResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -117,8 +117,8 @@ def _w_DeleteTopicsResponse_5(o: DeleteTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeletableTopicResult_5(e, w)
+    for e2 in a1:
+        _w_DeletableTopicResult_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -145,8 +145,8 @@ def _w_DeleteTopicsResponse_6(o: DeleteTopicsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DeletableTopicResult_6(e, w)
+    for e2 in a1:
+        _w_DeletableTopicResult_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -169,8 +169,8 @@ def _r_DeleteTopicsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRes
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_DeletableTopicResult_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_DeletableTopicResult_0(buf, pos)
+            f_responses.append(e2)
     return DeleteTopicsResponse(responses=f_responses), pos
 
 
@@ -183,8 +183,8 @@ def _r_DeleteTopicsResponse_1(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRes
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_DeletableTopicResult_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_DeletableTopicResult_0(buf, pos)
+            f_responses.append(e2)
     return DeleteTopicsResponse(throttle_time_ms=f_throttle_time_ms, responses=f_responses), pos
 
 
@@ -212,8 +212,8 @@ def _r_DeleteTopicsResponse_4(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRes
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_DeletableTopicResult_4(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_DeletableTopicResult_4(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -250,8 +250,8 @@ def _r_DeleteTopicsResponse_5(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRes
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_DeletableTopicResult_5(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_DeletableTopicResult_5(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -289,8 +289,8 @@ def _r_DeleteTopicsResponse_6(buf: _c.Buffer, pos: int) -> tuple[DeleteTopicsRes
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_DeletableTopicResult_6(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_DeletableTopicResult_6(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class AclDescription(msgspec.Struct, kw_only=True):
     # The ACL permission type. [v0+]
     permission_type: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class DescribeAclsResource(msgspec.Struct, kw_only=True):
     # The ACLs. [v0+]
     acls: list[AclDescription] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class DescribeAclsResponse(msgspec.Struct, kw_only=True):
     # Each Resource that is referenced in an ACL. [v0+]
     resources: list[DescribeAclsResource] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -92,8 +92,8 @@ def _w_DescribeAclsResource_0(o: DescribeAclsResource, w: _c.Writer) -> None:
     _c.write_string(buf, o.resource_name)
     a1 = o.acls
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AclDescription_0(e, w)
+    for e2 in a1:
+        _w_AclDescription_0(e2, w)
 
 
 def _w_DescribeAclsResponse_0(o: DescribeAclsResponse, w: _c.Writer) -> None:
@@ -102,8 +102,8 @@ def _w_DescribeAclsResponse_0(o: DescribeAclsResponse, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.error_message)
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeAclsResource_0(e, w)
+    for e2 in a1:
+        _w_DescribeAclsResource_0(e2, w)
 
 
 def _w_DescribeAclsResource_1(o: DescribeAclsResource, w: _c.Writer) -> None:
@@ -113,8 +113,8 @@ def _w_DescribeAclsResource_1(o: DescribeAclsResource, w: _c.Writer) -> None:
     buf += _S_b.pack(o.pattern_type)
     a1 = o.acls
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AclDescription_0(e, w)
+    for e2 in a1:
+        _w_AclDescription_0(e2, w)
 
 
 def _w_DescribeAclsResponse_1(o: DescribeAclsResponse, w: _c.Writer) -> None:
@@ -123,8 +123,8 @@ def _w_DescribeAclsResponse_1(o: DescribeAclsResponse, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.error_message)
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeAclsResource_1(e, w)
+    for e2 in a1:
+        _w_DescribeAclsResource_1(e2, w)
 
 
 def _w_AclDescription_2(o: AclDescription, w: _c.Writer) -> None:
@@ -146,8 +146,8 @@ def _w_DescribeAclsResource_2(o: DescribeAclsResource, w: _c.Writer) -> None:
     buf += _S_b.pack(o.pattern_type)
     a1 = o.acls
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AclDescription_2(e, w)
+    for e2 in a1:
+        _w_AclDescription_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -162,8 +162,8 @@ def _w_DescribeAclsResponse_2(o: DescribeAclsResponse, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.resources
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeAclsResource_2(e, w)
+    for e2 in a1:
+        _w_DescribeAclsResource_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -190,8 +190,8 @@ def _r_DescribeAclsResource_0(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_acls = []
         for _ in range(n1):
-            e, pos = _r_AclDescription_0(buf, pos)
-            f_acls.append(e)
+            e2, pos = _r_AclDescription_0(buf, pos)
+            f_acls.append(e2)
     return DescribeAclsResource(resource_type=f_resource_type, resource_name=f_resource_name, acls=f_acls), pos
 
 
@@ -205,8 +205,8 @@ def _r_DescribeAclsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeAclsResource_0(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeAclsResource_0(buf, pos)
+            f_resources.append(e2)
     return DescribeAclsResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, error_message=f_error_message, resources=f_resources), pos
 
 
@@ -222,8 +222,8 @@ def _r_DescribeAclsResource_1(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_acls = []
         for _ in range(n1):
-            e, pos = _r_AclDescription_0(buf, pos)
-            f_acls.append(e)
+            e2, pos = _r_AclDescription_0(buf, pos)
+            f_acls.append(e2)
     return DescribeAclsResource(resource_type=f_resource_type, resource_name=f_resource_name, pattern_type=f_pattern_type, acls=f_acls), pos
 
 
@@ -237,8 +237,8 @@ def _r_DescribeAclsResponse_1(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeAclsResource_1(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeAclsResource_1(buf, pos)
+            f_resources.append(e2)
     return DescribeAclsResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, error_message=f_error_message, resources=f_resources), pos
 
 
@@ -270,8 +270,8 @@ def _r_DescribeAclsResource_2(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_acls = []
         for _ in range(n1):
-            e, pos = _r_AclDescription_2(buf, pos)
-            f_acls.append(e)
+            e2, pos = _r_AclDescription_2(buf, pos)
+            f_acls.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -293,8 +293,8 @@ def _r_DescribeAclsResponse_2(buf: _c.Buffer, pos: int) -> tuple[DescribeAclsRes
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeAclsResource_2(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeAclsResource_2(buf, pos)
+            f_resources.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class ComponentData(msgspec.Struct, kw_only=True):
     # The string to match against, or null if unused for the match type. [v0+, nullable v0+]
     match: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class DescribeClientQuotasRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     strict: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,8 +59,8 @@ def _w_DescribeClientQuotasRequest_0(o: DescribeClientQuotasRequest, w: _c.Write
     buf = w.buf
     a1 = o.components
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ComponentData_0(e, w)
+    for e2 in a1:
+        _w_ComponentData_0(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.strict)
 
@@ -81,8 +81,8 @@ def _w_DescribeClientQuotasRequest_1(o: DescribeClientQuotasRequest, w: _c.Write
     buf = w.buf
     a1 = o.components
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ComponentData_1(e, w)
+    for e2 in a1:
+        _w_ComponentData_1(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.strict)
     uk = o.unknown_tagged_fields
@@ -107,8 +107,8 @@ def _r_DescribeClientQuotasRequest_0(buf: _c.Buffer, pos: int) -> tuple[Describe
     else:
         f_components = []
         for _ in range(n1):
-            e, pos = _r_ComponentData_0(buf, pos)
-            f_components.append(e)
+            e2, pos = _r_ComponentData_0(buf, pos)
+            f_components.append(e2)
     f_strict, = _S_o.unpack_from(buf, pos)
     pos += 1
     return DescribeClientQuotasRequest(components=f_components, strict=f_strict), pos
@@ -137,8 +137,8 @@ def _r_DescribeClientQuotasRequest_1(buf: _c.Buffer, pos: int) -> tuple[Describe
     else:
         f_components = []
         for _ in range(n1):
-            e, pos = _r_ComponentData_1(buf, pos)
-            f_components.append(e)
+            e2, pos = _r_ComponentData_1(buf, pos)
+            f_components.append(e2)
     f_strict, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

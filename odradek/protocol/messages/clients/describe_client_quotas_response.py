@@ -21,7 +21,7 @@ class EntityData(msgspec.Struct, kw_only=True):
     # The entity name, or null if the default. [v0+, nullable v0+]
     entity_name: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class ValueData(msgspec.Struct, kw_only=True):
     # The quota configuration value. [v0+]
     value: float = 0.0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class EntryData(msgspec.Struct, kw_only=True):
     # The quota values for the entity. [v0+]
     values: list[ValueData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -69,7 +69,7 @@ class DescribeClientQuotasResponse(msgspec.Struct, kw_only=True):
     # A result entry. [v0+, nullable v0+]
     entries: list[EntryData] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -93,13 +93,13 @@ def _w_EntryData_0(o: EntryData, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entity
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EntityData_0(e, w)
+    for e2 in a1:
+        _w_EntityData_0(e2, w)
     buf = w.buf
-    a2 = o.values
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_ValueData_0(e, w)
+    a3 = o.values
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_ValueData_0(e4, w)
 
 
 def _w_DescribeClientQuotasResponse_0(o: DescribeClientQuotasResponse, w: _c.Writer) -> None:
@@ -111,8 +111,8 @@ def _w_DescribeClientQuotasResponse_0(o: DescribeClientQuotasResponse, w: _c.Wri
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_EntryData_0(e, w)
+        for e2 in a1:
+            _w_EntryData_0(e2, w)
         buf = w.buf
 
 
@@ -142,13 +142,13 @@ def _w_EntryData_1(o: EntryData, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entity
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntityData_1(e, w)
+    for e2 in a1:
+        _w_EntityData_1(e2, w)
     buf = w.buf
-    a2 = o.values
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ValueData_1(e, w)
+    a3 = o.values
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ValueData_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -166,8 +166,8 @@ def _w_DescribeClientQuotasResponse_1(o: DescribeClientQuotasResponse, w: _c.Wri
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_EntryData_1(e, w)
+        for e2 in a1:
+            _w_EntryData_1(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -196,16 +196,16 @@ def _r_EntryData_0(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_0(buf, pos)
-            f_entity.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_EntityData_0(buf, pos)
+            f_entity.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('EntryData', 'values')
     else:
         f_values = []
-        for _ in range(n2):
-            e, pos = _r_ValueData_0(buf, pos)
-            f_values.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ValueData_0(buf, pos)
+            f_values.append(e4)
     return EntryData(entity=f_entity, values=f_values), pos
 
 
@@ -219,8 +219,8 @@ def _r_DescribeClientQuotasResponse_0(buf: _c.Buffer, pos: int) -> tuple[Describ
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_0(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_0(buf, pos)
+            f_entries.append(e2)
     return DescribeClientQuotasResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, error_message=f_error_message, entries=f_entries), pos
 
 
@@ -260,16 +260,16 @@ def _r_EntryData_1(buf: _c.Buffer, pos: int) -> tuple[EntryData, int]:
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_1(buf, pos)
-            f_entity.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+            e2, pos = _r_EntityData_1(buf, pos)
+            f_entity.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('EntryData', 'values')
     else:
         f_values = []
-        for _ in range(n2):
-            e, pos = _r_ValueData_1(buf, pos)
-            f_values.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ValueData_1(buf, pos)
+            f_values.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -291,8 +291,8 @@ def _r_DescribeClientQuotasResponse_1(buf: _c.Buffer, pos: int) -> tuple[Describ
     else:
         f_entries = []
         for _ in range(n1):
-            e, pos = _r_EntryData_1(buf, pos)
-            f_entries.append(e)
+            e2, pos = _r_EntryData_1(buf, pos)
+            f_entries.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -23,7 +23,7 @@ class DescribeClusterRequest(msgspec.Struct, kw_only=True):
     # The endpoint type to describe. 1=brokers, 2=controllers. [v1+]
     endpoint_type: int = 1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

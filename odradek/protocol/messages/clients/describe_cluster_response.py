@@ -27,7 +27,7 @@ class DescribeClusterBroker(msgspec.Struct, kw_only=True):
     # The rack of the broker, or null if it has not been assigned to a rack. [v0+, nullable v0+]
     rack: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -61,7 +61,7 @@ class DescribeClusterResponse(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this cluster. [v0+]
     cluster_authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -93,8 +93,8 @@ def _w_DescribeClusterResponse_0(o: DescribeClusterResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.controller_id)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeClusterBroker_0(e, w)
+    for e2 in a1:
+        _w_DescribeClusterBroker_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.cluster_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -113,8 +113,8 @@ def _w_DescribeClusterResponse_1(o: DescribeClusterResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.controller_id)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeClusterBroker_0(e, w)
+    for e2 in a1:
+        _w_DescribeClusterBroker_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.cluster_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -155,8 +155,8 @@ def _r_DescribeClusterResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeClus
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_DescribeClusterBroker_0(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_DescribeClusterBroker_0(buf, pos)
+            f_brokers.append(e2)
     f_cluster_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -185,8 +185,8 @@ def _r_DescribeClusterResponse_1(buf: _c.Buffer, pos: int) -> tuple[DescribeClus
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_DescribeClusterBroker_0(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_DescribeClusterBroker_0(buf, pos)
+            f_brokers.append(e2)
     f_cluster_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

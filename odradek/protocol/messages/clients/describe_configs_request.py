@@ -25,7 +25,7 @@ class DescribeConfigsResource(msgspec.Struct, kw_only=True):
     # v0+]
     configuration_keys: list[str] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class DescribeConfigsRequest(msgspec.Struct, kw_only=True):
     # True if we should include configuration documentation. [v3+]
     include_documentation: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -61,8 +61,8 @@ def _w_DescribeConfigsResource_0(o: DescribeConfigsResource, w: _c.Writer) -> No
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _c.write_string(buf, e)
+        for e2 in a1:
+            _c.write_string(buf, e2)
 
 
 def _w_DescribeConfigsRequest_0(o: DescribeConfigsRequest, w: _c.Writer) -> None:
@@ -73,8 +73,8 @@ def _w_DescribeConfigsRequest_0(o: DescribeConfigsRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResource_0(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResource_0(e2, w)
 
 
 def _w_DescribeConfigsRequest_1(o: DescribeConfigsRequest, w: _c.Writer) -> None:
@@ -83,8 +83,8 @@ def _w_DescribeConfigsRequest_1(o: DescribeConfigsRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResource_0(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResource_0(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.include_synonyms)
 
@@ -93,8 +93,8 @@ def _w_DescribeConfigsRequest_3(o: DescribeConfigsRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResource_0(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResource_0(e2, w)
     buf = w.buf
     buf += _S_oo.pack(o.include_synonyms, o.include_documentation)
 
@@ -108,8 +108,8 @@ def _w_DescribeConfigsResource_4(o: DescribeConfigsResource, w: _c.Writer) -> No
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _c.write_compact_string(buf, e)
+        for e2 in a1:
+            _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -121,8 +121,8 @@ def _w_DescribeConfigsRequest_4(o: DescribeConfigsRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.resources
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeConfigsResource_4(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResource_4(e2, w)
     buf = w.buf
     buf += _S_oo.pack(o.include_synonyms, o.include_documentation)
     uk = o.unknown_tagged_fields
@@ -142,8 +142,8 @@ def _r_DescribeConfigsResource_0(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_configuration_keys = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_configuration_keys.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_configuration_keys.append(e2)
     return DescribeConfigsResource(resource_type=f_resource_type, resource_name=f_resource_name, configuration_keys=f_configuration_keys), pos
 
 
@@ -154,8 +154,8 @@ def _r_DescribeConfigsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DescribeConfi
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResource_0(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeConfigsResource_0(buf, pos)
+            f_resources.append(e2)
     return DescribeConfigsRequest(resources=f_resources), pos
 
 
@@ -166,8 +166,8 @@ def _r_DescribeConfigsRequest_1(buf: _c.Buffer, pos: int) -> tuple[DescribeConfi
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResource_0(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeConfigsResource_0(buf, pos)
+            f_resources.append(e2)
     f_include_synonyms, = _S_o.unpack_from(buf, pos)
     pos += 1
     return DescribeConfigsRequest(resources=f_resources, include_synonyms=f_include_synonyms), pos
@@ -180,8 +180,8 @@ def _r_DescribeConfigsRequest_3(buf: _c.Buffer, pos: int) -> tuple[DescribeConfi
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResource_0(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeConfigsResource_0(buf, pos)
+            f_resources.append(e2)
     f_include_synonyms, f_include_documentation = _S_oo.unpack_from(buf, pos)
     pos += 2
     return DescribeConfigsRequest(resources=f_resources, include_synonyms=f_include_synonyms, include_documentation=f_include_documentation), pos
@@ -197,8 +197,8 @@ def _r_DescribeConfigsResource_4(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_configuration_keys = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_configuration_keys.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_configuration_keys.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -217,8 +217,8 @@ def _r_DescribeConfigsRequest_4(buf: _c.Buffer, pos: int) -> tuple[DescribeConfi
     else:
         f_resources = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResource_4(buf, pos)
-            f_resources.append(e)
+            e2, pos = _r_DescribeConfigsResource_4(buf, pos)
+            f_resources.append(e2)
     f_include_synonyms, f_include_documentation = _S_oo.unpack_from(buf, pos)
     pos += 2
     uk: list[tuple[int, bytes]] | None = None

@@ -24,7 +24,7 @@ class DescribeConfigsSynonym(msgspec.Struct, kw_only=True):
     # The synonym source. [v1+]
     source: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class DescribeConfigsResourceResult(msgspec.Struct, kw_only=True):
     # The configuration documentation. [v3+, nullable v0+, ignorable]
     documentation: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -82,7 +82,7 @@ class DescribeConfigsResult(msgspec.Struct, kw_only=True):
     # Each listed configuration. [v0+]
     configs: list[DescribeConfigsResourceResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -98,7 +98,7 @@ class DescribeConfigsResponse(msgspec.Struct, kw_only=True):
     # The results for each resource. [v0+]
     results: list[DescribeConfigsResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -124,8 +124,8 @@ def _w_DescribeConfigsResult_0(o: DescribeConfigsResult, w: _c.Writer) -> None:
     _c.write_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResourceResult_0(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResourceResult_0(e2, w)
 
 
 def _w_DescribeConfigsResponse_0(o: DescribeConfigsResponse, w: _c.Writer) -> None:
@@ -133,8 +133,8 @@ def _w_DescribeConfigsResponse_0(o: DescribeConfigsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResult_0(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResult_0(e2, w)
 
 
 def _w_DescribeConfigsSynonym_1(o: DescribeConfigsSynonym, w: _c.Writer) -> None:
@@ -153,8 +153,8 @@ def _w_DescribeConfigsResourceResult_1(o: DescribeConfigsResourceResult, w: _c.W
     buf += _S_obo.pack(o.read_only, o.config_source, o.is_sensitive)
     a1 = o.synonyms
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsSynonym_1(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsSynonym_1(e2, w)
 
 
 def _w_DescribeConfigsResult_1(o: DescribeConfigsResult, w: _c.Writer) -> None:
@@ -165,8 +165,8 @@ def _w_DescribeConfigsResult_1(o: DescribeConfigsResult, w: _c.Writer) -> None:
     _c.write_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResourceResult_1(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResourceResult_1(e2, w)
 
 
 def _w_DescribeConfigsResponse_1(o: DescribeConfigsResponse, w: _c.Writer) -> None:
@@ -174,8 +174,8 @@ def _w_DescribeConfigsResponse_1(o: DescribeConfigsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResult_1(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResult_1(e2, w)
 
 
 def _w_DescribeConfigsResourceResult_3(o: DescribeConfigsResourceResult, w: _c.Writer) -> None:
@@ -187,8 +187,8 @@ def _w_DescribeConfigsResourceResult_3(o: DescribeConfigsResourceResult, w: _c.W
     buf += _S_obo.pack(o.read_only, o.config_source, o.is_sensitive)
     a1 = o.synonyms
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsSynonym_1(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsSynonym_1(e2, w)
     buf = w.buf
     buf += _S_b.pack(o.config_type)
     _c.write_nullable_string(buf, o.documentation)
@@ -202,8 +202,8 @@ def _w_DescribeConfigsResult_3(o: DescribeConfigsResult, w: _c.Writer) -> None:
     _c.write_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResourceResult_3(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResourceResult_3(e2, w)
 
 
 def _w_DescribeConfigsResponse_3(o: DescribeConfigsResponse, w: _c.Writer) -> None:
@@ -211,8 +211,8 @@ def _w_DescribeConfigsResponse_3(o: DescribeConfigsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeConfigsResult_3(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResult_3(e2, w)
 
 
 def _w_DescribeConfigsSynonym_4(o: DescribeConfigsSynonym, w: _c.Writer) -> None:
@@ -236,8 +236,8 @@ def _w_DescribeConfigsResourceResult_4(o: DescribeConfigsResourceResult, w: _c.W
     buf += _S_obo.pack(o.read_only, o.config_source, o.is_sensitive)
     a1 = o.synonyms
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeConfigsSynonym_4(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsSynonym_4(e2, w)
     buf = w.buf
     buf += _S_b.pack(o.config_type)
     _c.write_compact_nullable_string(buf, o.documentation)
@@ -256,8 +256,8 @@ def _w_DescribeConfigsResult_4(o: DescribeConfigsResult, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.resource_name)
     a1 = o.configs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeConfigsResourceResult_4(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResourceResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -271,8 +271,8 @@ def _w_DescribeConfigsResponse_4(o: DescribeConfigsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeConfigsResult_4(e, w)
+    for e2 in a1:
+        _w_DescribeConfigsResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -302,8 +302,8 @@ def _r_DescribeConfigsResult_0(buf: _c.Buffer, pos: int) -> tuple[DescribeConfig
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResourceResult_0(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_DescribeConfigsResourceResult_0(buf, pos)
+            f_configs.append(e2)
     return DescribeConfigsResult(error_code=f_error_code, error_message=f_error_message, resource_type=f_resource_type, resource_name=f_resource_name, configs=f_configs), pos
 
 
@@ -316,8 +316,8 @@ def _r_DescribeConfigsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeConfigsResult_0(buf, pos)
+            f_results.append(e2)
     return DescribeConfigsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -340,8 +340,8 @@ def _r_DescribeConfigsResourceResult_1(buf: _c.Buffer, pos: int) -> tuple[Descri
     else:
         f_synonyms = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsSynonym_1(buf, pos)
-            f_synonyms.append(e)
+            e2, pos = _r_DescribeConfigsSynonym_1(buf, pos)
+            f_synonyms.append(e2)
     return DescribeConfigsResourceResult(name=f_name, value=f_value, read_only=f_read_only, config_source=f_config_source, is_sensitive=f_is_sensitive, synonyms=f_synonyms), pos
 
 
@@ -358,8 +358,8 @@ def _r_DescribeConfigsResult_1(buf: _c.Buffer, pos: int) -> tuple[DescribeConfig
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResourceResult_1(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_DescribeConfigsResourceResult_1(buf, pos)
+            f_configs.append(e2)
     return DescribeConfigsResult(error_code=f_error_code, error_message=f_error_message, resource_type=f_resource_type, resource_name=f_resource_name, configs=f_configs), pos
 
 
@@ -372,8 +372,8 @@ def _r_DescribeConfigsResponse_1(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResult_1(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeConfigsResult_1(buf, pos)
+            f_results.append(e2)
     return DescribeConfigsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -388,8 +388,8 @@ def _r_DescribeConfigsResourceResult_3(buf: _c.Buffer, pos: int) -> tuple[Descri
     else:
         f_synonyms = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsSynonym_1(buf, pos)
-            f_synonyms.append(e)
+            e2, pos = _r_DescribeConfigsSynonym_1(buf, pos)
+            f_synonyms.append(e2)
     f_config_type, = _S_b.unpack_from(buf, pos)
     pos += 1
     f_documentation, pos = _c.read_nullable_string(buf, pos)
@@ -409,8 +409,8 @@ def _r_DescribeConfigsResult_3(buf: _c.Buffer, pos: int) -> tuple[DescribeConfig
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResourceResult_3(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_DescribeConfigsResourceResult_3(buf, pos)
+            f_configs.append(e2)
     return DescribeConfigsResult(error_code=f_error_code, error_message=f_error_message, resource_type=f_resource_type, resource_name=f_resource_name, configs=f_configs), pos
 
 
@@ -423,8 +423,8 @@ def _r_DescribeConfigsResponse_3(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResult_3(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeConfigsResult_3(buf, pos)
+            f_results.append(e2)
     return DescribeConfigsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -455,8 +455,8 @@ def _r_DescribeConfigsResourceResult_4(buf: _c.Buffer, pos: int) -> tuple[Descri
     else:
         f_synonyms = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsSynonym_4(buf, pos)
-            f_synonyms.append(e)
+            e2, pos = _r_DescribeConfigsSynonym_4(buf, pos)
+            f_synonyms.append(e2)
     f_config_type, = _S_b.unpack_from(buf, pos)
     pos += 1
     f_documentation, pos = _c.read_compact_nullable_string(buf, pos)
@@ -484,8 +484,8 @@ def _r_DescribeConfigsResult_4(buf: _c.Buffer, pos: int) -> tuple[DescribeConfig
     else:
         f_configs = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResourceResult_4(buf, pos)
-            f_configs.append(e)
+            e2, pos = _r_DescribeConfigsResourceResult_4(buf, pos)
+            f_configs.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -506,8 +506,8 @@ def _r_DescribeConfigsResponse_4(buf: _c.Buffer, pos: int) -> tuple[DescribeConf
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeConfigsResult_4(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeConfigsResult_4(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class DescribeDelegationTokenOwner(msgspec.Struct, kw_only=True):
     # The owner principal name. [v0+]
     principal_name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class DescribeDelegationTokenRequest(msgspec.Struct, kw_only=True):
     # [v0+, nullable v0+]
     owners: list[DescribeDelegationTokenOwner] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,8 +53,8 @@ def _w_DescribeDelegationTokenRequest_0(o: DescribeDelegationTokenRequest, w: _c
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_DescribeDelegationTokenOwner_0(e, w)
+        for e2 in a1:
+            _w_DescribeDelegationTokenOwner_0(e2, w)
         buf = w.buf
 
 
@@ -76,8 +76,8 @@ def _w_DescribeDelegationTokenRequest_2(o: DescribeDelegationTokenRequest, w: _c
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_DescribeDelegationTokenOwner_2(e, w)
+        for e2 in a1:
+            _w_DescribeDelegationTokenOwner_2(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -99,8 +99,8 @@ def _r_DescribeDelegationTokenRequest_0(buf: _c.Buffer, pos: int) -> tuple[Descr
     else:
         f_owners = []
         for _ in range(n1):
-            e, pos = _r_DescribeDelegationTokenOwner_0(buf, pos)
-            f_owners.append(e)
+            e2, pos = _r_DescribeDelegationTokenOwner_0(buf, pos)
+            f_owners.append(e2)
     return DescribeDelegationTokenRequest(owners=f_owners), pos
 
 
@@ -125,8 +125,8 @@ def _r_DescribeDelegationTokenRequest_2(buf: _c.Buffer, pos: int) -> tuple[Descr
     else:
         f_owners = []
         for _ in range(n1):
-            e, pos = _r_DescribeDelegationTokenOwner_2(buf, pos)
-            f_owners.append(e)
+            e2, pos = _r_DescribeDelegationTokenOwner_2(buf, pos)
+            f_owners.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

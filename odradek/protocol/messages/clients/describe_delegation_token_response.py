@@ -21,7 +21,7 @@ class DescribedDelegationTokenRenewer(msgspec.Struct, kw_only=True):
     # The renewer principal name [v0+]
     principal_name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,7 +58,7 @@ class DescribedDelegationToken(msgspec.Struct, kw_only=True):
     # Those who are able to renew this token before it expires. [v0+]
     renewers: list[DescribedDelegationTokenRenewer] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,7 +77,7 @@ class DescribeDelegationTokenResponse(msgspec.Struct, kw_only=True):
     # or zero if the request did not violate any quota. [v0+]
     throttle_time_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -105,8 +105,8 @@ def _w_DescribedDelegationToken_0(o: DescribedDelegationToken, w: _c.Writer) -> 
     _c.write_bytes(buf, o.hmac)
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedDelegationTokenRenewer_0(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationTokenRenewer_0(e2, w)
 
 
 def _w_DescribeDelegationTokenResponse_0(o: DescribeDelegationTokenResponse, w: _c.Writer) -> None:
@@ -114,8 +114,8 @@ def _w_DescribeDelegationTokenResponse_0(o: DescribeDelegationTokenResponse, w: 
     buf += _S_h.pack(o.error_code)
     a1 = o.tokens
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedDelegationToken_0(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationToken_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -144,8 +144,8 @@ def _w_DescribedDelegationToken_2(o: DescribedDelegationToken, w: _c.Writer) -> 
     _c.write_compact_bytes(buf, o.hmac)
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedDelegationTokenRenewer_2(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationTokenRenewer_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -159,8 +159,8 @@ def _w_DescribeDelegationTokenResponse_2(o: DescribeDelegationTokenResponse, w: 
     buf += _S_h.pack(o.error_code)
     a1 = o.tokens
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedDelegationToken_2(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationToken_2(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
     uk = o.unknown_tagged_fields
@@ -181,8 +181,8 @@ def _w_DescribedDelegationToken_3(o: DescribedDelegationToken, w: _c.Writer) -> 
     _c.write_compact_bytes(buf, o.hmac)
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedDelegationTokenRenewer_2(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationTokenRenewer_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -196,8 +196,8 @@ def _w_DescribeDelegationTokenResponse_3(o: DescribeDelegationTokenResponse, w: 
     buf += _S_h.pack(o.error_code)
     a1 = o.tokens
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedDelegationToken_3(e, w)
+    for e2 in a1:
+        _w_DescribedDelegationToken_3(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
     uk = o.unknown_tagged_fields
@@ -226,8 +226,8 @@ def _r_DescribedDelegationToken_0(buf: _c.Buffer, pos: int) -> tuple[DescribedDe
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationTokenRenewer_0(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_DescribedDelegationTokenRenewer_0(buf, pos)
+            f_renewers.append(e2)
     return DescribedDelegationToken(principal_type=f_principal_type, principal_name=f_principal_name, issue_timestamp=f_issue_timestamp, expiry_timestamp=f_expiry_timestamp, max_timestamp=f_max_timestamp, token_id=f_token_id, hmac=f_hmac, renewers=f_renewers), pos
 
 
@@ -240,8 +240,8 @@ def _r_DescribeDelegationTokenResponse_0(buf: _c.Buffer, pos: int) -> tuple[Desc
     else:
         f_tokens = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationToken_0(buf, pos)
-            f_tokens.append(e)
+            e2, pos = _r_DescribedDelegationToken_0(buf, pos)
+            f_tokens.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return DescribeDelegationTokenResponse(error_code=f_error_code, tokens=f_tokens, throttle_time_ms=f_throttle_time_ms), pos
@@ -274,8 +274,8 @@ def _r_DescribedDelegationToken_2(buf: _c.Buffer, pos: int) -> tuple[DescribedDe
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationTokenRenewer_2(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_DescribedDelegationTokenRenewer_2(buf, pos)
+            f_renewers.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -296,8 +296,8 @@ def _r_DescribeDelegationTokenResponse_2(buf: _c.Buffer, pos: int) -> tuple[Desc
     else:
         f_tokens = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationToken_2(buf, pos)
-            f_tokens.append(e)
+            e2, pos = _r_DescribedDelegationToken_2(buf, pos)
+            f_tokens.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -326,8 +326,8 @@ def _r_DescribedDelegationToken_3(buf: _c.Buffer, pos: int) -> tuple[DescribedDe
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationTokenRenewer_2(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _r_DescribedDelegationTokenRenewer_2(buf, pos)
+            f_renewers.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -348,8 +348,8 @@ def _r_DescribeDelegationTokenResponse_3(buf: _c.Buffer, pos: int) -> tuple[Desc
     else:
         f_tokens = []
         for _ in range(n1):
-            e, pos = _r_DescribedDelegationToken_3(buf, pos)
-            f_tokens.append(e)
+            e2, pos = _r_DescribedDelegationToken_3(buf, pos)
+            f_tokens.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

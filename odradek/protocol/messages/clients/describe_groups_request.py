@@ -23,7 +23,7 @@ class DescribeGroupsRequest(msgspec.Struct, kw_only=True):
     # Whether to include authorized operations. [v3+]
     include_authorized_operations: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -36,16 +36,16 @@ def _w_DescribeGroupsRequest_0(o: DescribeGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
 
 
 def _w_DescribeGroupsRequest_3(o: DescribeGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
     buf += _S_o.pack(o.include_authorized_operations)
 
 
@@ -53,8 +53,8 @@ def _w_DescribeGroupsRequest_5(o: DescribeGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     buf += _S_o.pack(o.include_authorized_operations)
     uk = o.unknown_tagged_fields
     if uk:
@@ -70,8 +70,8 @@ def _r_DescribeGroupsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DescribeGroups
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_groups.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_groups.append(e2)
     return DescribeGroupsRequest(groups=f_groups), pos
 
 
@@ -82,8 +82,8 @@ def _r_DescribeGroupsRequest_3(buf: _c.Buffer, pos: int) -> tuple[DescribeGroups
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_groups.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_groups.append(e2)
     f_include_authorized_operations, = _S_o.unpack_from(buf, pos)
     pos += 1
     return DescribeGroupsRequest(groups=f_groups, include_authorized_operations=f_include_authorized_operations), pos
@@ -96,8 +96,8 @@ def _r_DescribeGroupsRequest_5(buf: _c.Buffer, pos: int) -> tuple[DescribeGroups
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_groups.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_groups.append(e2)
     f_include_authorized_operations, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

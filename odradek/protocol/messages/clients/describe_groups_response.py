@@ -34,7 +34,7 @@ class DescribedGroupMember(msgspec.Struct, kw_only=True):
     # The current assignment provided by the group leader. [v0+]
     member_assignment: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class DescribedGroup(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this group. [v3+]
     authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class DescribeGroupsResponse(msgspec.Struct, kw_only=True):
     # Each described group. [v0+]
     groups: list[DescribedGroup] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -106,16 +106,16 @@ def _w_DescribedGroup_0(o: DescribedGroup, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_data)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroupMember_0(e, w)
+    for e2 in a1:
+        _w_DescribedGroupMember_0(e2, w)
 
 
 def _w_DescribeGroupsResponse_0(o: DescribeGroupsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroup_0(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_0(e2, w)
 
 
 def _w_DescribeGroupsResponse_1(o: DescribeGroupsResponse, w: _c.Writer) -> None:
@@ -123,8 +123,8 @@ def _w_DescribeGroupsResponse_1(o: DescribeGroupsResponse, w: _c.Writer) -> None
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroup_0(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_0(e2, w)
 
 
 def _w_DescribedGroup_3(o: DescribedGroup, w: _c.Writer) -> None:
@@ -136,8 +136,8 @@ def _w_DescribedGroup_3(o: DescribedGroup, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_data)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroupMember_0(e, w)
+    for e2 in a1:
+        _w_DescribedGroupMember_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.authorized_operations)
 
@@ -147,8 +147,8 @@ def _w_DescribeGroupsResponse_3(o: DescribeGroupsResponse, w: _c.Writer) -> None
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroup_3(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_3(e2, w)
 
 
 def _w_DescribedGroupMember_4(o: DescribedGroupMember, w: _c.Writer) -> None:
@@ -170,8 +170,8 @@ def _w_DescribedGroup_4(o: DescribedGroup, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_data)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroupMember_4(e, w)
+    for e2 in a1:
+        _w_DescribedGroupMember_4(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.authorized_operations)
 
@@ -181,8 +181,8 @@ def _w_DescribeGroupsResponse_4(o: DescribeGroupsResponse, w: _c.Writer) -> None
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribedGroup_4(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_4(e2, w)
 
 
 def _w_DescribedGroupMember_5(o: DescribedGroupMember, w: _c.Writer) -> None:
@@ -209,8 +209,8 @@ def _w_DescribedGroup_5(o: DescribedGroup, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.protocol_data)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedGroupMember_5(e, w)
+    for e2 in a1:
+        _w_DescribedGroupMember_5(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.authorized_operations)
     uk = o.unknown_tagged_fields
@@ -225,8 +225,8 @@ def _w_DescribeGroupsResponse_5(o: DescribeGroupsResponse, w: _c.Writer) -> None
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribedGroup_5(e, w)
+    for e2 in a1:
+        _w_DescribedGroup_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -257,8 +257,8 @@ def _r_DescribedGroup_0(buf: _c.Buffer, pos: int) -> tuple[DescribedGroup, int]:
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroupMember_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_DescribedGroupMember_0(buf, pos)
+            f_members.append(e2)
     return DescribedGroup(error_code=f_error_code, group_id=f_group_id, group_state=f_group_state, protocol_type=f_protocol_type, protocol_data=f_protocol_data, members=f_members), pos
 
 
@@ -269,8 +269,8 @@ def _r_DescribeGroupsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeGroup
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_0(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_0(buf, pos)
+            f_groups.append(e2)
     return DescribeGroupsResponse(groups=f_groups), pos
 
 
@@ -283,8 +283,8 @@ def _r_DescribeGroupsResponse_1(buf: _c.Buffer, pos: int) -> tuple[DescribeGroup
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_0(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_0(buf, pos)
+            f_groups.append(e2)
     return DescribeGroupsResponse(throttle_time_ms=f_throttle_time_ms, groups=f_groups), pos
 
 
@@ -301,8 +301,8 @@ def _r_DescribedGroup_3(buf: _c.Buffer, pos: int) -> tuple[DescribedGroup, int]:
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroupMember_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_DescribedGroupMember_0(buf, pos)
+            f_members.append(e2)
     f_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     return DescribedGroup(error_code=f_error_code, group_id=f_group_id, group_state=f_group_state, protocol_type=f_protocol_type, protocol_data=f_protocol_data, members=f_members, authorized_operations=f_authorized_operations), pos
@@ -317,8 +317,8 @@ def _r_DescribeGroupsResponse_3(buf: _c.Buffer, pos: int) -> tuple[DescribeGroup
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_3(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_3(buf, pos)
+            f_groups.append(e2)
     return DescribeGroupsResponse(throttle_time_ms=f_throttle_time_ms, groups=f_groups), pos
 
 
@@ -345,8 +345,8 @@ def _r_DescribedGroup_4(buf: _c.Buffer, pos: int) -> tuple[DescribedGroup, int]:
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroupMember_4(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_DescribedGroupMember_4(buf, pos)
+            f_members.append(e2)
     f_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     return DescribedGroup(error_code=f_error_code, group_id=f_group_id, group_state=f_group_state, protocol_type=f_protocol_type, protocol_data=f_protocol_data, members=f_members, authorized_operations=f_authorized_operations), pos
@@ -361,8 +361,8 @@ def _r_DescribeGroupsResponse_4(buf: _c.Buffer, pos: int) -> tuple[DescribeGroup
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_4(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_4(buf, pos)
+            f_groups.append(e2)
     return DescribeGroupsResponse(throttle_time_ms=f_throttle_time_ms, groups=f_groups), pos
 
 
@@ -397,8 +397,8 @@ def _r_DescribedGroup_5(buf: _c.Buffer, pos: int) -> tuple[DescribedGroup, int]:
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroupMember_5(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_DescribedGroupMember_5(buf, pos)
+            f_members.append(e2)
     f_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -421,8 +421,8 @@ def _r_DescribeGroupsResponse_5(buf: _c.Buffer, pos: int) -> tuple[DescribeGroup
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_DescribedGroup_5(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_DescribedGroup_5(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

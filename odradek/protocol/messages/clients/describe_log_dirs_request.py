@@ -21,7 +21,7 @@ class DescribableLogDirTopic(msgspec.Struct, kw_only=True):
     # The partition indexes. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class DescribeLogDirsRequest(msgspec.Struct, kw_only=True):
     # nullable v0+]
     topics: list[DescribableLogDirTopic] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,8 +55,8 @@ def _w_DescribeLogDirsRequest_0(o: DescribeLogDirsRequest, w: _c.Writer) -> None
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_DescribableLogDirTopic_0(e, w)
+        for e2 in a1:
+            _w_DescribableLogDirTopic_0(e2, w)
         buf = w.buf
 
 
@@ -80,8 +80,8 @@ def _w_DescribeLogDirsRequest_2(o: DescribeLogDirsRequest, w: _c.Writer) -> None
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_DescribableLogDirTopic_2(e, w)
+        for e2 in a1:
+            _w_DescribableLogDirTopic_2(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -107,8 +107,8 @@ def _r_DescribeLogDirsRequest_0(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDi
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribableLogDirTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribableLogDirTopic_0(buf, pos)
+            f_topics.append(e2)
     return DescribeLogDirsRequest(topics=f_topics), pos
 
 
@@ -137,8 +137,8 @@ def _r_DescribeLogDirsRequest_2(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDi
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribableLogDirTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribableLogDirTopic_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

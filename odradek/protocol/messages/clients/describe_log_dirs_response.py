@@ -29,7 +29,7 @@ class DescribeLogDirsPartition(msgspec.Struct, kw_only=True):
     # of the replica in the future. [v0+]
     is_future_key: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -42,7 +42,7 @@ class DescribeLogDirsTopic(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[DescribeLogDirsPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -64,7 +64,7 @@ class DescribeLogDirsResult(msgspec.Struct, kw_only=True):
     # The usable size in bytes of the volume the log directory is in. [v4+, ignorable]
     usable_bytes: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -83,7 +83,7 @@ class DescribeLogDirsResponse(msgspec.Struct, kw_only=True):
     # The log directories. [v0+]
     results: list[DescribeLogDirsResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -104,8 +104,8 @@ def _w_DescribeLogDirsTopic_0(o: DescribeLogDirsTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeLogDirsPartition_0(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsPartition_0(e2, w)
 
 
 def _w_DescribeLogDirsResult_0(o: DescribeLogDirsResult, w: _c.Writer) -> None:
@@ -114,8 +114,8 @@ def _w_DescribeLogDirsResult_0(o: DescribeLogDirsResult, w: _c.Writer) -> None:
     _c.write_string(buf, o.log_dir)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeLogDirsTopic_0(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsTopic_0(e2, w)
 
 
 def _w_DescribeLogDirsResponse_0(o: DescribeLogDirsResponse, w: _c.Writer) -> None:
@@ -123,8 +123,8 @@ def _w_DescribeLogDirsResponse_0(o: DescribeLogDirsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_DescribeLogDirsResult_0(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsResult_0(e2, w)
 
 
 def _w_DescribeLogDirsPartition_2(o: DescribeLogDirsPartition, w: _c.Writer) -> None:
@@ -142,8 +142,8 @@ def _w_DescribeLogDirsTopic_2(o: DescribeLogDirsTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsPartition_2(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsPartition_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -158,8 +158,8 @@ def _w_DescribeLogDirsResult_2(o: DescribeLogDirsResult, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.log_dir)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsTopic_2(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsTopic_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -173,8 +173,8 @@ def _w_DescribeLogDirsResponse_2(o: DescribeLogDirsResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsResult_2(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -188,8 +188,8 @@ def _w_DescribeLogDirsResponse_3(o: DescribeLogDirsResponse, w: _c.Writer) -> No
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsResult_2(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -204,8 +204,8 @@ def _w_DescribeLogDirsResult_4(o: DescribeLogDirsResult, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.log_dir)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsTopic_2(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsTopic_2(e2, w)
     buf = w.buf
     buf += _S_qq.pack(o.total_bytes, o.usable_bytes)
     uk = o.unknown_tagged_fields
@@ -220,8 +220,8 @@ def _w_DescribeLogDirsResponse_4(o: DescribeLogDirsResponse, w: _c.Writer) -> No
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeLogDirsResult_4(e, w)
+    for e2 in a1:
+        _w_DescribeLogDirsResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -244,8 +244,8 @@ def _r_DescribeLogDirsTopic_0(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDirs
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DescribeLogDirsPartition_0(buf, pos)
+            f_partitions.append(e2)
     return DescribeLogDirsTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -259,8 +259,8 @@ def _r_DescribeLogDirsResult_0(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDir
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribeLogDirsTopic_0(buf, pos)
+            f_topics.append(e2)
     return DescribeLogDirsResult(error_code=f_error_code, log_dir=f_log_dir, topics=f_topics), pos
 
 
@@ -273,8 +273,8 @@ def _r_DescribeLogDirsResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeLogD
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeLogDirsResult_0(buf, pos)
+            f_results.append(e2)
     return DescribeLogDirsResponse(throttle_time_ms=f_throttle_time_ms, results=f_results), pos
 
 
@@ -300,8 +300,8 @@ def _r_DescribeLogDirsTopic_2(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDirs
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsPartition_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DescribeLogDirsPartition_2(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -323,8 +323,8 @@ def _r_DescribeLogDirsResult_2(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDir
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribeLogDirsTopic_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -345,8 +345,8 @@ def _r_DescribeLogDirsResponse_2(buf: _c.Buffer, pos: int) -> tuple[DescribeLogD
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeLogDirsResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -367,8 +367,8 @@ def _r_DescribeLogDirsResponse_3(buf: _c.Buffer, pos: int) -> tuple[DescribeLogD
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsResult_2(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeLogDirsResult_2(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -390,8 +390,8 @@ def _r_DescribeLogDirsResult_4(buf: _c.Buffer, pos: int) -> tuple[DescribeLogDir
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribeLogDirsTopic_2(buf, pos)
+            f_topics.append(e2)
     f_total_bytes, f_usable_bytes = _S_qq.unpack_from(buf, pos)
     pos += 16
     uk: list[tuple[int, bytes]] | None = None
@@ -414,8 +414,8 @@ def _r_DescribeLogDirsResponse_4(buf: _c.Buffer, pos: int) -> tuple[DescribeLogD
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeLogDirsResult_4(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeLogDirsResult_4(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class TopicRequest(msgspec.Struct, kw_only=True):
     # The indexes of the partitions to list producers for. [v0+]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -33,7 +33,7 @@ class DescribeProducersRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicRequest] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,8 +56,8 @@ def _w_DescribeProducersRequest_0(o: DescribeProducersRequest, w: _c.Writer) -> 
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicRequest_0(e, w)
+    for e2 in a1:
+        _w_TopicRequest_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -91,8 +91,8 @@ def _r_DescribeProducersRequest_0(buf: _c.Buffer, pos: int) -> tuple[DescribePro
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicRequest_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicRequest_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -33,7 +33,7 @@ class ProducerState(msgspec.Struct, kw_only=True):
     # [v0+]
     current_txn_start_offset: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class PartitionResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     active_producers: list[ProducerState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,7 +66,7 @@ class TopicResponse(msgspec.Struct, kw_only=True):
     # Each partition in the response. [v0+]
     partitions: list[PartitionResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -82,7 +82,7 @@ class DescribeProducersResponse(msgspec.Struct, kw_only=True):
     # Each topic in the response. [v0+]
     topics: list[TopicResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -107,8 +107,8 @@ def _w_PartitionResponse_0(o: PartitionResponse, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.active_producers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ProducerState_0(e, w)
+    for e2 in a1:
+        _w_ProducerState_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -122,8 +122,8 @@ def _w_TopicResponse_0(o: TopicResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionResponse_0(e, w)
+    for e2 in a1:
+        _w_PartitionResponse_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -137,8 +137,8 @@ def _w_DescribeProducersResponse_0(o: DescribeProducersResponse, w: _c.Writer) -
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicResponse_0(e, w)
+    for e2 in a1:
+        _w_TopicResponse_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -171,8 +171,8 @@ def _r_PartitionResponse_0(buf: _c.Buffer, pos: int) -> tuple[PartitionResponse,
     else:
         f_active_producers = []
         for _ in range(n1):
-            e, pos = _r_ProducerState_0(buf, pos)
-            f_active_producers.append(e)
+            e2, pos = _r_ProducerState_0(buf, pos)
+            f_active_producers.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -192,8 +192,8 @@ def _r_TopicResponse_0(buf: _c.Buffer, pos: int) -> tuple[TopicResponse, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionResponse_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionResponse_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -214,8 +214,8 @@ def _r_DescribeProducersResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribePr
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicResponse_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicResponse_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -34,7 +34,7 @@ class ReplicaState(msgspec.Struct, kw_only=True):
     # unknown for a voter [v1+, ignorable]
     last_caught_up_timestamp: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # [v0+]
     observers: list[ReplicaState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -94,7 +94,7 @@ class Listener(msgspec.Struct, kw_only=True):
     # The port [v2+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -107,7 +107,7 @@ class Node(msgspec.Struct, kw_only=True):
     # The listeners of this controller [v2+]
     listeners: list[Listener] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -128,7 +128,7 @@ class DescribeQuorumResponse(msgspec.Struct, kw_only=True):
     # [v2+]
     nodes: list[Node] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -160,13 +160,13 @@ def _w_PartitionData_0(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_ihiiq.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch, o.high_watermark)
     a1 = o.current_voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReplicaState_0(e, w)
+    for e2 in a1:
+        _w_ReplicaState_0(e2, w)
     buf = w.buf
-    a2 = o.observers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ReplicaState_0(e, w)
+    a3 = o.observers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ReplicaState_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -180,8 +180,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -197,8 +197,8 @@ def _w_DescribeQuorumResponse_0(o: DescribeQuorumResponse, w: _c.Writer) -> None
     buf += _S_h.pack(o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -224,13 +224,13 @@ def _w_PartitionData_1(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_ihiiq.pack(o.partition_index, o.error_code, o.leader_id, o.leader_epoch, o.high_watermark)
     a1 = o.current_voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReplicaState_1(e, w)
+    for e2 in a1:
+        _w_ReplicaState_1(e2, w)
     buf = w.buf
-    a2 = o.observers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ReplicaState_1(e, w)
+    a3 = o.observers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ReplicaState_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -244,8 +244,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -261,8 +261,8 @@ def _w_DescribeQuorumResponse_1(o: DescribeQuorumResponse, w: _c.Writer) -> None
     buf += _S_h.pack(o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -290,13 +290,13 @@ def _w_PartitionData_2(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.leader_id, o.leader_epoch, o.high_watermark)
     a1 = o.current_voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReplicaState_2(e, w)
+    for e2 in a1:
+        _w_ReplicaState_2(e2, w)
     buf = w.buf
-    a2 = o.observers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ReplicaState_2(e, w)
+    a3 = o.observers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ReplicaState_2(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -310,8 +310,8 @@ def _w_TopicData_2(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_2(e, w)
+    for e2 in a1:
+        _w_PartitionData_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -337,8 +337,8 @@ def _w_Node_2(o: Node, w: _c.Writer) -> None:
     buf += _S_i.pack(o.node_id)
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_2(e, w)
+    for e2 in a1:
+        _w_Listener_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -353,13 +353,13 @@ def _w_DescribeQuorumResponse_2(o: DescribeQuorumResponse, w: _c.Writer) -> None
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_2(e, w)
+    for e2 in a1:
+        _w_TopicData_2(e2, w)
     buf = w.buf
-    a2 = o.nodes
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Node_2(e, w)
+    a3 = o.nodes
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Node_2(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -391,16 +391,16 @@ def _r_PartitionData_0(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_current_voters = []
         for _ in range(n1):
-            e, pos = _r_ReplicaState_0(buf, pos)
-            f_current_voters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 13)
-    if n2 < 0:
+            e2, pos = _r_ReplicaState_0(buf, pos)
+            f_current_voters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 13)
+    if n3 < 0:
         raise _c.null_where_required('PartitionData', 'observers')
     else:
         f_observers = []
-        for _ in range(n2):
-            e, pos = _r_ReplicaState_0(buf, pos)
-            f_observers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ReplicaState_0(buf, pos)
+            f_observers.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -420,8 +420,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -442,8 +442,8 @@ def _r_DescribeQuorumResponse_0(buf: _c.Buffer, pos: int) -> tuple[DescribeQuoru
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -478,16 +478,16 @@ def _r_PartitionData_1(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_current_voters = []
         for _ in range(n1):
-            e, pos = _r_ReplicaState_1(buf, pos)
-            f_current_voters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 29)
-    if n2 < 0:
+            e2, pos = _r_ReplicaState_1(buf, pos)
+            f_current_voters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 29)
+    if n3 < 0:
         raise _c.null_where_required('PartitionData', 'observers')
     else:
         f_observers = []
-        for _ in range(n2):
-            e, pos = _r_ReplicaState_1(buf, pos)
-            f_observers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ReplicaState_1(buf, pos)
+            f_observers.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -507,8 +507,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -529,8 +529,8 @@ def _r_DescribeQuorumResponse_1(buf: _c.Buffer, pos: int) -> tuple[DescribeQuoru
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -571,16 +571,16 @@ def _r_PartitionData_2(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_current_voters = []
         for _ in range(n1):
-            e, pos = _r_ReplicaState_2(buf, pos)
-            f_current_voters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 45)
-    if n2 < 0:
+            e2, pos = _r_ReplicaState_2(buf, pos)
+            f_current_voters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 45)
+    if n3 < 0:
         raise _c.null_where_required('PartitionData', 'observers')
     else:
         f_observers = []
-        for _ in range(n2):
-            e, pos = _r_ReplicaState_2(buf, pos)
-            f_observers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ReplicaState_2(buf, pos)
+            f_observers.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -600,8 +600,8 @@ def _r_TopicData_2(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_2(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -638,8 +638,8 @@ def _r_Node_2(buf: _c.Buffer, pos: int) -> tuple[Node, int]:
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_2(buf, pos)
-            f_listeners.append(e)
+            e2, pos = _r_Listener_2(buf, pos)
+            f_listeners.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -661,16 +661,16 @@ def _r_DescribeQuorumResponse_2(buf: _c.Buffer, pos: int) -> tuple[DescribeQuoru
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_2(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_TopicData_2(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('DescribeQuorumResponse', 'nodes')
     else:
         f_nodes = []
-        for _ in range(n2):
-            e, pos = _r_Node_2(buf, pos)
-            f_nodes.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Node_2(buf, pos)
+            f_nodes.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

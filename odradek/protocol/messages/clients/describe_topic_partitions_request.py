@@ -18,7 +18,7 @@ class TopicRequest(msgspec.Struct, kw_only=True):
     # The topic name [v0+, entity topicName]
     name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -31,7 +31,7 @@ class Cursor(msgspec.Struct, kw_only=True):
     # The partition index to start with [v0+]
     partition_index: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class DescribeTopicPartitionsRequest(msgspec.Struct, kw_only=True):
     # The first topic and partition index to fetch details for. [v0+, nullable v0+]
     cursor: Cursor | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -81,16 +81,16 @@ def _w_DescribeTopicPartitionsRequest_0(o: DescribeTopicPartitionsRequest, w: _c
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicRequest_0(e, w)
+    for e2 in a1:
+        _w_TopicRequest_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.response_partition_limit)
-    s2 = o.cursor
-    if s2 is None:
+    s3 = o.cursor
+    if s3 is None:
         buf.append(0xFF)
     else:
         buf.append(1)
-        _w_Cursor_0(s2, w)
+        _w_Cursor_0(s3, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -134,8 +134,8 @@ def _r_DescribeTopicPartitionsRequest_0(buf: _c.Buffer, pos: int) -> tuple[Descr
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicRequest_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicRequest_0(buf, pos)
+            f_topics.append(e2)
     f_response_partition_limit, = _S_i.unpack_from(buf, pos)
     pos += 4
     pos += 1

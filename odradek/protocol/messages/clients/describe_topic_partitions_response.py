@@ -43,7 +43,7 @@ class DescribeTopicPartitionsResponsePartition(msgspec.Struct, kw_only=True):
     # The set of offline replicas of this partition. [v0+, ignorable, entity brokerId]
     offline_replicas: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class DescribeTopicPartitionsResponseTopic(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this topic. [v0+]
     topic_authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -81,7 +81,7 @@ class Cursor(msgspec.Struct, kw_only=True):
     # The partition index to start with [v0+]
     partition_index: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -100,7 +100,7 @@ class DescribeTopicPartitionsResponse(msgspec.Struct, kw_only=True):
     # The next topic and partition index to fetch details for. [v0+, nullable v0+]
     next_cursor: Cursor | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -116,24 +116,24 @@ def _w_DescribeTopicPartitionsResponsePartition_0(o: DescribeTopicPartitionsResp
     a1 = o.replica_nodes
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr_nodes
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.eligible_leader_replicas
-    if a3 is None:
+    a3 = o.isr_nodes
+    _c.write_array_length(buf, len(a3), True)
+    buf += _c.pack_array('i', a3)
+    a5 = o.eligible_leader_replicas
+    if a5 is None:
         _c.write_null_array(buf, True)
     else:
-        _c.write_array_length(buf, len(a3), True)
-        buf += _c.pack_array('i', a3)
-    a4 = o.last_known_elr
-    if a4 is None:
+        _c.write_array_length(buf, len(a5), True)
+        buf += _c.pack_array('i', a5)
+    a7 = o.last_known_elr
+    if a7 is None:
         _c.write_null_array(buf, True)
     else:
-        _c.write_array_length(buf, len(a4), True)
-        buf += _c.pack_array('i', a4)
-    a5 = o.offline_replicas
-    _c.write_array_length(buf, len(a5), True)
-    buf += _c.pack_array('i', a5)
+        _c.write_array_length(buf, len(a7), True)
+        buf += _c.pack_array('i', a7)
+    a9 = o.offline_replicas
+    _c.write_array_length(buf, len(a9), True)
+    buf += _c.pack_array('i', a9)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -149,8 +149,8 @@ def _w_DescribeTopicPartitionsResponseTopic_0(o: DescribeTopicPartitionsResponse
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeTopicPartitionsResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_DescribeTopicPartitionsResponsePartition_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -176,15 +176,15 @@ def _w_DescribeTopicPartitionsResponse_0(o: DescribeTopicPartitionsResponse, w: 
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeTopicPartitionsResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_DescribeTopicPartitionsResponseTopic_0(e2, w)
     buf = w.buf
-    s2 = o.next_cursor
-    if s2 is None:
+    s3 = o.next_cursor
+    if s3 is None:
         buf.append(0xFF)
     else:
         buf.append(1)
-        _w_Cursor_0(s2, w)
+        _w_Cursor_0(s3, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -245,8 +245,8 @@ def _r_DescribeTopicPartitionsResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_DescribeTopicPartitionsResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_DescribeTopicPartitionsResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     f_topic_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -284,8 +284,8 @@ def _r_DescribeTopicPartitionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[Desc
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_DescribeTopicPartitionsResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_DescribeTopicPartitionsResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     pos += 1
     if buf[pos - 1] & 0x80:
         f_next_cursor = None

@@ -21,7 +21,7 @@ class DescribeTransactionsRequest(msgspec.Struct, kw_only=True):
     # be returned. [v0+, entity transactionalId]
     transactional_ids: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -31,8 +31,8 @@ def _w_DescribeTransactionsRequest_0(o: DescribeTransactionsRequest, w: _c.Write
     buf = w.buf
     a1 = o.transactional_ids
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -47,8 +47,8 @@ def _r_DescribeTransactionsRequest_0(buf: _c.Buffer, pos: int) -> tuple[Describe
     else:
         f_transactional_ids = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_transactional_ids.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_transactional_ids.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -57,7 +57,7 @@ class TransactionState(msgspec.Struct, kw_only=True):
     # markers. [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,7 +73,7 @@ class DescribeTransactionsResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     transaction_states: list[TransactionState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -103,8 +103,8 @@ def _w_TransactionState_0(o: TransactionState, w: _c.Writer) -> None:
     buf += _S_iqqh.pack(o.transaction_timeout_ms, o.transaction_start_time_ms, o.producer_id, o.producer_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -118,8 +118,8 @@ def _w_DescribeTransactionsResponse_0(o: DescribeTransactionsResponse, w: _c.Wri
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.transaction_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TransactionState_0(e, w)
+    for e2 in a1:
+        _w_TransactionState_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -159,8 +159,8 @@ def _r_TransactionState_0(buf: _c.Buffer, pos: int) -> tuple[TransactionState, i
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -181,8 +181,8 @@ def _r_DescribeTransactionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[Describ
     else:
         f_transaction_states = []
         for _ in range(n1):
-            e, pos = _r_TransactionState_0(buf, pos)
-            f_transaction_states.append(e)
+            e2, pos = _r_TransactionState_0(buf, pos)
+            f_transaction_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

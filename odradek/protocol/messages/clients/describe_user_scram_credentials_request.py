@@ -18,7 +18,7 @@ class UserName(msgspec.Struct, kw_only=True):
     # The user name. [v0+]
     name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -30,7 +30,7 @@ class DescribeUserScramCredentialsRequest(msgspec.Struct, kw_only=True):
     # The users to describe, or null/empty to describe all users. [v0+, nullable v0+]
     users: list[UserName] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,8 +53,8 @@ def _w_DescribeUserScramCredentialsRequest_0(o: DescribeUserScramCredentialsRequ
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_UserName_0(e, w)
+        for e2 in a1:
+            _w_UserName_0(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -83,8 +83,8 @@ def _r_DescribeUserScramCredentialsRequest_0(buf: _c.Buffer, pos: int) -> tuple[
     else:
         f_users = []
         for _ in range(n1):
-            e, pos = _r_UserName_0(buf, pos)
-            f_users.append(e)
+            e2, pos = _r_UserName_0(buf, pos)
+            f_users.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class CredentialInfo(msgspec.Struct, kw_only=True):
     # The number of iterations used in the SCRAM credential. [v0+]
     iterations: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class DescribeUserScramCredentialsResult(msgspec.Struct, kw_only=True):
     # The mechanism and related information associated with the user's SCRAM credentials. [v0+]
     credential_infos: list[CredentialInfo] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -63,7 +63,7 @@ class DescribeUserScramCredentialsResponse(msgspec.Struct, kw_only=True):
     # The results for descriptions, one per user. [v0+]
     results: list[DescribeUserScramCredentialsResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -89,8 +89,8 @@ def _w_DescribeUserScramCredentialsResult_0(o: DescribeUserScramCredentialsResul
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.credential_infos
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_CredentialInfo_0(e, w)
+    for e2 in a1:
+        _w_CredentialInfo_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -105,8 +105,8 @@ def _w_DescribeUserScramCredentialsResponse_0(o: DescribeUserScramCredentialsRes
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_DescribeUserScramCredentialsResult_0(e, w)
+    for e2 in a1:
+        _w_DescribeUserScramCredentialsResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -140,8 +140,8 @@ def _r_DescribeUserScramCredentialsResult_0(buf: _c.Buffer, pos: int) -> tuple[D
     else:
         f_credential_infos = []
         for _ in range(n1):
-            e, pos = _r_CredentialInfo_0(buf, pos)
-            f_credential_infos.append(e)
+            e2, pos = _r_CredentialInfo_0(buf, pos)
+            f_credential_infos.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -163,8 +163,8 @@ def _r_DescribeUserScramCredentialsResponse_0(buf: _c.Buffer, pos: int) -> tuple
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_DescribeUserScramCredentialsResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_DescribeUserScramCredentialsResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

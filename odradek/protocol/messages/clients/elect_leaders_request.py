@@ -21,7 +21,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partitions of this topic whose leader should be elected. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -41,7 +41,7 @@ class ElectLeadersRequest(msgspec.Struct, kw_only=True):
     # The time in ms to wait for the election to complete. [v0+]
     timeout_ms: int = 60000
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,8 +66,8 @@ def _w_ElectLeadersRequest_0(o: ElectLeadersRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_TopicPartitions_0(e, w)
+        for e2 in a1:
+            _w_TopicPartitions_0(e2, w)
         buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
 
@@ -80,8 +80,8 @@ def _w_ElectLeadersRequest_1(o: ElectLeadersRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_TopicPartitions_0(e, w)
+        for e2 in a1:
+            _w_TopicPartitions_0(e2, w)
         buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
 
@@ -107,8 +107,8 @@ def _w_ElectLeadersRequest_2(o: ElectLeadersRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_TopicPartitions_2(e, w)
+        for e2 in a1:
+            _w_TopicPartitions_2(e2, w)
         buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
     uk = o.unknown_tagged_fields
@@ -135,8 +135,8 @@ def _r_ElectLeadersRequest_0(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRequ
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ElectLeadersRequest(topic_partitions=f_topic_partitions, timeout_ms=f_timeout_ms), pos
@@ -151,8 +151,8 @@ def _r_ElectLeadersRequest_1(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRequ
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_topic_partitions.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ElectLeadersRequest(election_type=f_election_type, topic_partitions=f_topic_partitions, timeout_ms=f_timeout_ms), pos
@@ -185,8 +185,8 @@ def _r_ElectLeadersRequest_2(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRequ
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_2(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartitions_2(buf, pos)
+            f_topic_partitions.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

@@ -24,7 +24,7 @@ class PartitionResult(msgspec.Struct, kw_only=True):
     # The result message, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -39,7 +39,7 @@ class ReplicaElectionResult(msgspec.Struct, kw_only=True):
     # The results for each partition [v0+]
     partition_result: list[PartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class ElectLeadersResponse(msgspec.Struct, kw_only=True):
     # request asks for all partitions. [v0+]
     replica_election_results: list[ReplicaElectionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,8 +78,8 @@ def _w_ReplicaElectionResult_0(o: ReplicaElectionResult, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partition_result
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionResult_0(e, w)
+    for e2 in a1:
+        _w_PartitionResult_0(e2, w)
 
 
 def _w_ElectLeadersResponse_0(o: ElectLeadersResponse, w: _c.Writer) -> None:
@@ -89,8 +89,8 @@ def _w_ElectLeadersResponse_0(o: ElectLeadersResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.replica_election_results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ReplicaElectionResult_0(e, w)
+    for e2 in a1:
+        _w_ReplicaElectionResult_0(e2, w)
 
 
 def _w_ElectLeadersResponse_1(o: ElectLeadersResponse, w: _c.Writer) -> None:
@@ -98,8 +98,8 @@ def _w_ElectLeadersResponse_1(o: ElectLeadersResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.replica_election_results
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ReplicaElectionResult_0(e, w)
+    for e2 in a1:
+        _w_ReplicaElectionResult_0(e2, w)
 
 
 def _w_PartitionResult_2(o: PartitionResult, w: _c.Writer) -> None:
@@ -118,8 +118,8 @@ def _w_ReplicaElectionResult_2(o: ReplicaElectionResult, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic)
     a1 = o.partition_result
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionResult_2(e, w)
+    for e2 in a1:
+        _w_PartitionResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -133,8 +133,8 @@ def _w_ElectLeadersResponse_2(o: ElectLeadersResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.replica_election_results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReplicaElectionResult_2(e, w)
+    for e2 in a1:
+        _w_ReplicaElectionResult_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -158,8 +158,8 @@ def _r_ReplicaElectionResult_0(buf: _c.Buffer, pos: int) -> tuple[ReplicaElectio
     else:
         f_partition_result = []
         for _ in range(n1):
-            e, pos = _r_PartitionResult_0(buf, pos)
-            f_partition_result.append(e)
+            e2, pos = _r_PartitionResult_0(buf, pos)
+            f_partition_result.append(e2)
     return ReplicaElectionResult(topic=f_topic, partition_result=f_partition_result), pos
 
 
@@ -172,8 +172,8 @@ def _r_ElectLeadersResponse_0(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRes
     else:
         f_replica_election_results = []
         for _ in range(n1):
-            e, pos = _r_ReplicaElectionResult_0(buf, pos)
-            f_replica_election_results.append(e)
+            e2, pos = _r_ReplicaElectionResult_0(buf, pos)
+            f_replica_election_results.append(e2)
     return ElectLeadersResponse(throttle_time_ms=f_throttle_time_ms, replica_election_results=f_replica_election_results), pos
 
 
@@ -186,8 +186,8 @@ def _r_ElectLeadersResponse_1(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRes
     else:
         f_replica_election_results = []
         for _ in range(n1):
-            e, pos = _r_ReplicaElectionResult_0(buf, pos)
-            f_replica_election_results.append(e)
+            e2, pos = _r_ReplicaElectionResult_0(buf, pos)
+            f_replica_election_results.append(e2)
     return ElectLeadersResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, replica_election_results=f_replica_election_results), pos
 
 
@@ -214,8 +214,8 @@ def _r_ReplicaElectionResult_2(buf: _c.Buffer, pos: int) -> tuple[ReplicaElectio
     else:
         f_partition_result = []
         for _ in range(n1):
-            e, pos = _r_PartitionResult_2(buf, pos)
-            f_partition_result.append(e)
+            e2, pos = _r_PartitionResult_2(buf, pos)
+            f_partition_result.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -236,8 +236,8 @@ def _r_ElectLeadersResponse_2(buf: _c.Buffer, pos: int) -> tuple[ElectLeadersRes
     else:
         f_replica_election_results = []
         for _ in range(n1):
-            e, pos = _r_ReplicaElectionResult_2(buf, pos)
-            f_replica_election_results.append(e)
+            e2, pos = _r_ReplicaElectionResult_2(buf, pos)
+            f_replica_election_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class ReplicaInfo(msgspec.Struct, kw_only=True):
     # [v1+]
     candidate_directory_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # A sorted list of preferred candidates to start the election [v1+, ignorable]
     preferred_candidates: list[ReplicaInfo] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -72,7 +72,7 @@ class LeaderEndpoint(msgspec.Struct, kw_only=True):
     # The node's port [v1+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -90,7 +90,7 @@ class EndQuorumEpochRequest(msgspec.Struct, kw_only=True):
     # Endpoints for the leader [v1+, ignorable]
     leader_endpoints: list[LeaderEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -112,8 +112,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
 
 
 def _w_EndQuorumEpochRequest_0(o: EndQuorumEpochRequest, w: _c.Writer) -> None:
@@ -121,8 +121,8 @@ def _w_EndQuorumEpochRequest_0(o: EndQuorumEpochRequest, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.cluster_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
 
 
 def _w_ReplicaInfo_1(o: ReplicaInfo, w: _c.Writer) -> None:
@@ -141,8 +141,8 @@ def _w_PartitionData_1(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_iii.pack(o.partition_index, o.leader_id, o.leader_epoch)
     a1 = o.preferred_candidates
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReplicaInfo_1(e, w)
+    for e2 in a1:
+        _w_ReplicaInfo_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -156,8 +156,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -183,13 +183,13 @@ def _w_EndQuorumEpochRequest_1(o: EndQuorumEpochRequest, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.cluster_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
-    a2 = o.leader_endpoints
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderEndpoint_1(e, w)
+    a3 = o.leader_endpoints
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderEndpoint_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -217,8 +217,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     return TopicData(topic_name=f_topic_name, partitions=f_partitions), pos
 
 
@@ -230,8 +230,8 @@ def _r_EndQuorumEpochRequest_0(buf: _c.Buffer, pos: int) -> tuple[EndQuorumEpoch
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     return EndQuorumEpochRequest(cluster_id=f_cluster_id, topics=f_topics), pos
 
 
@@ -259,8 +259,8 @@ def _r_PartitionData_1(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_preferred_candidates = []
         for _ in range(n1):
-            e, pos = _r_ReplicaInfo_1(buf, pos)
-            f_preferred_candidates.append(e)
+            e2, pos = _r_ReplicaInfo_1(buf, pos)
+            f_preferred_candidates.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -280,8 +280,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -317,16 +317,16 @@ def _r_EndQuorumEpochRequest_1(buf: _c.Buffer, pos: int) -> tuple[EndQuorumEpoch
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 5)
-    if n2 < 0:
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 5)
+    if n3 < 0:
         raise _c.null_where_required('EndQuorumEpochRequest', 'leader_endpoints')
     else:
         f_leader_endpoints = []
-        for _ in range(n2):
-            e, pos = _r_LeaderEndpoint_1(buf, pos)
-            f_leader_endpoints.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderEndpoint_1(buf, pos)
+            f_leader_endpoints.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

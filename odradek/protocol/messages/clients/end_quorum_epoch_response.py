@@ -27,7 +27,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The latest known leader epoch [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class NodeEndpoint(msgspec.Struct, kw_only=True):
     # The node's port [v1+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -74,7 +74,7 @@ class EndQuorumEpochResponse(msgspec.Struct, kw_only=True):
     # Endpoints for all leaders enumerated in PartitionData [v1+, tag 0 v1+]
     node_endpoints: list[NodeEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -94,8 +94,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
 
 
 def _w_EndQuorumEpochResponse_0(o: EndQuorumEpochResponse, w: _c.Writer) -> None:
@@ -105,8 +105,8 @@ def _w_EndQuorumEpochResponse_0(o: EndQuorumEpochResponse, w: _c.Writer) -> None
     buf += _S_h.pack(o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
 
 
 def _w_PartitionData_1(o: PartitionData, w: _c.Writer) -> None:
@@ -124,8 +124,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -150,8 +150,8 @@ def _wt_EndQuorumEpochResponse_node_endpoints_1(v: list[NodeEndpoint], w: _c.Wri
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_NodeEndpoint_1(e, w)
+    for e2 in a1:
+        _w_NodeEndpoint_1(e2, w)
     buf = w.buf
 
 
@@ -160,13 +160,13 @@ def _w_EndQuorumEpochResponse_1(o: EndQuorumEpochResponse, w: _c.Writer) -> None
     buf += _S_h.pack(o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.node_endpoints
-    if v2 != []:
-        t.append((0, _c.tagged_value(_wt_EndQuorumEpochResponse_node_endpoints_1, v2)))
+    v3 = o.node_endpoints
+    if v3 != []:
+        t.append((0, _c.tagged_value(_wt_EndQuorumEpochResponse_node_endpoints_1, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -190,8 +190,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     return TopicData(topic_name=f_topic_name, partitions=f_partitions), pos
 
 
@@ -204,8 +204,8 @@ def _r_EndQuorumEpochResponse_0(buf: _c.Buffer, pos: int) -> tuple[EndQuorumEpoc
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     return EndQuorumEpochResponse(error_code=f_error_code, topics=f_topics), pos
 
 
@@ -231,8 +231,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -270,22 +270,22 @@ def _r_EndQuorumEpochResponse_1(buf: _c.Buffer, pos: int) -> tuple[EndQuorumEpoc
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
-    f_node_endpoints = []
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
+    f_node_endpoints: list[NodeEndpoint] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n2, pos = _c.read_array_length(buf, pos, True, 8)
-            if n2 < 0:
+            n3, pos = _c.read_array_length(buf, pos, True, 8)
+            if n3 < 0:
                 raise _c.null_where_required('EndQuorumEpochResponse', 'node_endpoints')
             else:
                 f_node_endpoints = []
-                for _ in range(n2):
-                    e, pos = _r_NodeEndpoint_1(buf, pos)
-                    f_node_endpoints.append(e)
+                for _ in range(n3):
+                    e4, pos = _r_NodeEndpoint_1(buf, pos)
+                    f_node_endpoints.append(e4)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

@@ -29,7 +29,7 @@ class EndTxnRequest(msgspec.Struct, kw_only=True):
     # True if the transaction was committed, false if it was aborted. [v0+]
     committed: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -30,7 +30,7 @@ class EndTxnResponse(msgspec.Struct, kw_only=True):
     # The current epoch associated with the producer. [v5+, ignorable]
     producer_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

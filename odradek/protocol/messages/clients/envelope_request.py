@@ -27,7 +27,7 @@ class EnvelopeRequest(msgspec.Struct, kw_only=True):
     # The original client's address in bytes. [v0+]
     client_host_address: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -23,7 +23,7 @@ class ExpireDelegationTokenRequest(msgspec.Struct, kw_only=True):
     # The expiry time period in milliseconds. [v0+]
     expiry_time_period_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -22,7 +22,7 @@ class ReplicaState(msgspec.Struct, kw_only=True):
     # The epoch of this follower, or -1 if not available. [v15+]
     replica_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -52,7 +52,7 @@ class FetchPartition(msgspec.Struct, kw_only=True):
     # The directory id of the follower fetching [v17+, tag 0 v17+, ignorable]
     replica_directory_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class FetchTopic(msgspec.Struct, kw_only=True):
     # The partitions to fetch. [v0+]
     partitions: list[FetchPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -84,7 +84,7 @@ class ForgottenTopic(msgspec.Struct, kw_only=True):
     # The partitions indexes to forget. [v7+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -138,7 +138,7 @@ class FetchRequest(msgspec.Struct, kw_only=True):
     # Rack ID of the consumer making this request [v11+, ignorable]
     rack_id: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -167,8 +167,8 @@ def _w_FetchTopic_0(o: FetchTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchPartition_0(e, w)
+    for e2 in a1:
+        _w_FetchPartition_0(e2, w)
 
 
 def _w_FetchRequest_0(o: FetchRequest, w: _c.Writer) -> None:
@@ -180,8 +180,8 @@ def _w_FetchRequest_0(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iii.pack(o.replica_id, o.max_wait_ms, o.min_bytes)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_0(e, w)
+    for e2 in a1:
+        _w_FetchTopic_0(e2, w)
 
 
 def _w_FetchRequest_3(o: FetchRequest, w: _c.Writer) -> None:
@@ -193,8 +193,8 @@ def _w_FetchRequest_3(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_0(e, w)
+    for e2 in a1:
+        _w_FetchTopic_0(e2, w)
 
 
 def _w_FetchRequest_4(o: FetchRequest, w: _c.Writer) -> None:
@@ -206,8 +206,8 @@ def _w_FetchRequest_4(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiib.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_0(e, w)
+    for e2 in a1:
+        _w_FetchTopic_0(e2, w)
 
 
 def _w_FetchPartition_5(o: FetchPartition, w: _c.Writer) -> None:
@@ -222,8 +222,8 @@ def _w_FetchTopic_5(o: FetchTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchPartition_5(e, w)
+    for e2 in a1:
+        _w_FetchPartition_5(e2, w)
 
 
 def _w_FetchRequest_5(o: FetchRequest, w: _c.Writer) -> None:
@@ -235,8 +235,8 @@ def _w_FetchRequest_5(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiib.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_5(e, w)
+    for e2 in a1:
+        _w_FetchTopic_5(e2, w)
 
 
 def _w_ForgottenTopic_7(o: ForgottenTopic, w: _c.Writer) -> None:
@@ -254,13 +254,13 @@ def _w_FetchRequest_7(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiibii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_5(e, w)
+    for e2 in a1:
+        _w_FetchTopic_5(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_ForgottenTopic_7(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_ForgottenTopic_7(e4, w)
 
 
 def _w_FetchPartition_9(o: FetchPartition, w: _c.Writer) -> None:
@@ -275,8 +275,8 @@ def _w_FetchTopic_9(o: FetchTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchPartition_9(e, w)
+    for e2 in a1:
+        _w_FetchPartition_9(e2, w)
 
 
 def _w_FetchRequest_9(o: FetchRequest, w: _c.Writer) -> None:
@@ -286,13 +286,13 @@ def _w_FetchRequest_9(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiibii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_9(e, w)
+    for e2 in a1:
+        _w_FetchTopic_9(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_ForgottenTopic_7(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_ForgottenTopic_7(e4, w)
 
 
 def _w_FetchRequest_11(o: FetchRequest, w: _c.Writer) -> None:
@@ -302,13 +302,13 @@ def _w_FetchRequest_11(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiibii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchTopic_9(e, w)
+    for e2 in a1:
+        _w_FetchTopic_9(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_ForgottenTopic_7(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_ForgottenTopic_7(e4, w)
     buf = w.buf
     _c.write_string(buf, o.rack_id)
 
@@ -328,8 +328,8 @@ def _w_FetchTopic_12(o: FetchTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchPartition_12(e, w)
+    for e2 in a1:
+        _w_FetchPartition_12(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -363,19 +363,19 @@ def _w_FetchRequest_12(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiibii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchTopic_12(e, w)
+    for e2 in a1:
+        _w_FetchTopic_12(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ForgottenTopic_12(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ForgottenTopic_12(e4, w)
     buf = w.buf
     _c.write_compact_string(buf, o.rack_id)
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.cluster_id
-    if v3 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v3)))
+    v5 = o.cluster_id
+    if v5 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -390,8 +390,8 @@ def _w_FetchTopic_13(o: FetchTopic, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchPartition_12(e, w)
+    for e2 in a1:
+        _w_FetchPartition_12(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -420,19 +420,19 @@ def _w_FetchRequest_13(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiiibii.pack(o.replica_id, o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchTopic_13(e, w)
+    for e2 in a1:
+        _w_FetchTopic_13(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ForgottenTopic_13(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ForgottenTopic_13(e4, w)
     buf = w.buf
     _c.write_compact_string(buf, o.rack_id)
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.cluster_id
-    if v3 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v3)))
+    v5 = o.cluster_id
+    if v5 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -465,22 +465,22 @@ def _w_FetchRequest_15(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiibii.pack(o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchTopic_13(e, w)
+    for e2 in a1:
+        _w_FetchTopic_13(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ForgottenTopic_13(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ForgottenTopic_13(e4, w)
     buf = w.buf
     _c.write_compact_string(buf, o.rack_id)
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.cluster_id
-    if v3 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v3)))
-    v4 = o.replica_state
-    if v4 != _D_ReplicaState:
-        t.append((1, _c.tagged_value(_wt_FetchRequest_replica_state_15, v4)))
+    v5 = o.cluster_id
+    if v5 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v5)))
+    v6 = o.replica_state
+    if v6 != _D_ReplicaState:
+        t.append((1, _c.tagged_value(_wt_FetchRequest_replica_state_15, v6)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -516,8 +516,8 @@ def _w_FetchTopic_17(o: FetchTopic, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchPartition_17(e, w)
+    for e2 in a1:
+        _w_FetchPartition_17(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -533,22 +533,22 @@ def _w_FetchRequest_17(o: FetchRequest, w: _c.Writer) -> None:
     buf += _S_iiibii.pack(o.max_wait_ms, o.min_bytes, o.max_bytes, o.isolation_level, o.session_id, o.session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchTopic_17(e, w)
+    for e2 in a1:
+        _w_FetchTopic_17(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ForgottenTopic_13(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ForgottenTopic_13(e4, w)
     buf = w.buf
     _c.write_compact_string(buf, o.rack_id)
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.cluster_id
-    if v3 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v3)))
-    v4 = o.replica_state
-    if v4 != _D_ReplicaState:
-        t.append((1, _c.tagged_value(_wt_FetchRequest_replica_state_15, v4)))
+    v5 = o.cluster_id
+    if v5 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchRequest_cluster_id_12, v5)))
+    v6 = o.replica_state
+    if v6 != _D_ReplicaState:
+        t.append((1, _c.tagged_value(_wt_FetchRequest_replica_state_15, v6)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -572,8 +572,8 @@ def _r_FetchTopic_0(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_0(buf, pos)
+            f_partitions.append(e2)
     return FetchTopic(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -586,8 +586,8 @@ def _r_FetchRequest_0(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_FetchTopic_0(buf, pos)
+            f_topics.append(e2)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, topics=f_topics), pos
 
 
@@ -600,8 +600,8 @@ def _r_FetchRequest_3(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_FetchTopic_0(buf, pos)
+            f_topics.append(e2)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, topics=f_topics), pos
 
 
@@ -614,8 +614,8 @@ def _r_FetchRequest_4(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_FetchTopic_0(buf, pos)
+            f_topics.append(e2)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, isolation_level=f_isolation_level, topics=f_topics), pos
 
 
@@ -633,8 +633,8 @@ def _r_FetchTopic_5(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_5(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_5(buf, pos)
+            f_partitions.append(e2)
     return FetchTopic(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -647,8 +647,8 @@ def _r_FetchRequest_5(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_5(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_FetchTopic_5(buf, pos)
+            f_topics.append(e2)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, isolation_level=f_isolation_level, topics=f_topics), pos
 
 
@@ -671,16 +671,16 @@ def _r_FetchRequest_7(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_5(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_5(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_7(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_7(buf, pos)
+            f_forgotten_topics_data.append(e4)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, isolation_level=f_isolation_level, session_id=f_session_id, session_epoch=f_session_epoch, topics=f_topics, forgotten_topics_data=f_forgotten_topics_data), pos
 
 
@@ -698,8 +698,8 @@ def _r_FetchTopic_9(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_9(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_9(buf, pos)
+            f_partitions.append(e2)
     return FetchTopic(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -712,16 +712,16 @@ def _r_FetchRequest_9(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_9(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_9(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_7(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_7(buf, pos)
+            f_forgotten_topics_data.append(e4)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, isolation_level=f_isolation_level, session_id=f_session_id, session_epoch=f_session_epoch, topics=f_topics, forgotten_topics_data=f_forgotten_topics_data), pos
 
 
@@ -734,16 +734,16 @@ def _r_FetchRequest_11(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_9(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 6)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_9(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 6)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_7(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_7(buf, pos)
+            f_forgotten_topics_data.append(e4)
     f_rack_id, pos = _c.read_string(buf, pos)
     return FetchRequest(replica_id=f_replica_id, max_wait_ms=f_max_wait_ms, min_bytes=f_min_bytes, max_bytes=f_max_bytes, isolation_level=f_isolation_level, session_id=f_session_id, session_epoch=f_session_epoch, topics=f_topics, forgotten_topics_data=f_forgotten_topics_data, rack_id=f_rack_id), pos
 
@@ -770,8 +770,8 @@ def _r_FetchTopic_12(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_12(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_12(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -810,18 +810,18 @@ def _r_FetchRequest_12(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_12(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 3)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_12(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 3)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_12(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_12(buf, pos)
+            f_forgotten_topics_data.append(e4)
     f_rack_id, pos = _c.read_compact_string(buf, pos)
-    f_cluster_id = None
+    f_cluster_id: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -846,8 +846,8 @@ def _r_FetchTopic_13(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_12(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_12(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -886,18 +886,18 @@ def _r_FetchRequest_13(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_13(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_13(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_13(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_13(buf, pos)
+            f_forgotten_topics_data.append(e4)
     f_rack_id, pos = _c.read_compact_string(buf, pos)
-    f_cluster_id = None
+    f_cluster_id: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -937,19 +937,19 @@ def _r_FetchRequest_15(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_13(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_13(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_13(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_13(buf, pos)
+            f_forgotten_topics_data.append(e4)
     f_rack_id, pos = _c.read_compact_string(buf, pos)
-    f_cluster_id = None
-    f_replica_state = ReplicaState()
+    f_cluster_id: str | None = None
+    f_replica_state: ReplicaState = ReplicaState()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -973,7 +973,7 @@ def _r_FetchRequest_15(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
 def _r_FetchPartition_17(buf: _c.Buffer, pos: int) -> tuple[FetchPartition, int]:
     f_partition, f_current_leader_epoch, f_fetch_offset, f_last_fetched_epoch, f_log_start_offset, f_partition_max_bytes = _S_iiqiqi.unpack_from(buf, pos)
     pos += 32
-    f_replica_directory_id = _c.ZERO_UUID
+    f_replica_directory_id: uuid.UUID = _c.ZERO_UUID
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -998,8 +998,8 @@ def _r_FetchTopic_17(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_17(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_17(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -1020,19 +1020,19 @@ def _r_FetchRequest_17(buf: _c.Buffer, pos: int) -> tuple[FetchRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_17(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_17(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('FetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_13(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_13(buf, pos)
+            f_forgotten_topics_data.append(e4)
     f_rack_id, pos = _c.read_compact_string(buf, pos)
-    f_cluster_id = None
-    f_replica_state = ReplicaState()
+    f_cluster_id: str | None = None
+    f_replica_state: ReplicaState = ReplicaState()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class EpochEndOffset(msgspec.Struct, kw_only=True):
     # [v12+]
     end_offset: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class LeaderIdAndEpoch(msgspec.Struct, kw_only=True):
     # The latest known leader epoch [v12+]
     leader_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -52,7 +52,7 @@ class SnapshotId(msgspec.Struct, kw_only=True):
     # [v0+]
     epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class AbortedTransaction(msgspec.Struct, kw_only=True):
     # The first offset in the aborted transaction. [v4+]
     first_offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -111,7 +111,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The record data. [v0+, nullable v0+]
     records: _c.Records | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -127,7 +127,7 @@ class FetchableTopicResponse(msgspec.Struct, kw_only=True):
     # The topic partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -148,7 +148,7 @@ class NodeEndpoint(msgspec.Struct, kw_only=True):
     # The rack of the node, or null if it has not been assigned to a rack. [v16+, nullable v16+]
     rack: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -174,7 +174,7 @@ class FetchResponse(msgspec.Struct, kw_only=True):
     # NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH. [v16+, tag 0 v16+]
     node_endpoints: list[NodeEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -211,8 +211,8 @@ def _w_FetchableTopicResponse_0(o: FetchableTopicResponse, w: _c.Writer) -> None
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
 
 
 def _w_FetchResponse_0(o: FetchResponse, w: _c.Writer) -> None:
@@ -223,8 +223,8 @@ def _w_FetchResponse_0(o: FetchResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_0(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_0(e2, w)
 
 
 def _w_FetchResponse_1(o: FetchResponse, w: _c.Writer) -> None:
@@ -236,8 +236,8 @@ def _w_FetchResponse_1(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_0(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_0(e2, w)
 
 
 def _w_AbortedTransaction_4(o: AbortedTransaction, w: _c.Writer) -> None:
@@ -261,8 +261,8 @@ def _w_PartitionData_4(o: PartitionData, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_AbortedTransaction_4(e, w)
+        for e2 in a1:
+            _w_AbortedTransaction_4(e2, w)
         buf = w.buf
     _c.write_records(w, o.records, False)
 
@@ -272,8 +272,8 @@ def _w_FetchableTopicResponse_4(o: FetchableTopicResponse, w: _c.Writer) -> None
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_4(e, w)
+    for e2 in a1:
+        _w_PartitionData_4(e2, w)
 
 
 def _w_FetchResponse_4(o: FetchResponse, w: _c.Writer) -> None:
@@ -285,8 +285,8 @@ def _w_FetchResponse_4(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_4(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_4(e2, w)
 
 
 def _w_PartitionData_5(o: PartitionData, w: _c.Writer) -> None:
@@ -305,8 +305,8 @@ def _w_PartitionData_5(o: PartitionData, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_AbortedTransaction_4(e, w)
+        for e2 in a1:
+            _w_AbortedTransaction_4(e2, w)
         buf = w.buf
     _c.write_records(w, o.records, False)
 
@@ -316,8 +316,8 @@ def _w_FetchableTopicResponse_5(o: FetchableTopicResponse, w: _c.Writer) -> None
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_5(e, w)
+    for e2 in a1:
+        _w_PartitionData_5(e2, w)
 
 
 def _w_FetchResponse_5(o: FetchResponse, w: _c.Writer) -> None:
@@ -329,8 +329,8 @@ def _w_FetchResponse_5(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_5(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_5(e2, w)
 
 
 def _w_FetchResponse_7(o: FetchResponse, w: _c.Writer) -> None:
@@ -340,8 +340,8 @@ def _w_FetchResponse_7(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_ihi.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_5(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_5(e2, w)
 
 
 def _w_PartitionData_11(o: PartitionData, w: _c.Writer) -> None:
@@ -358,8 +358,8 @@ def _w_PartitionData_11(o: PartitionData, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_AbortedTransaction_4(e, w)
+        for e2 in a1:
+            _w_AbortedTransaction_4(e2, w)
         buf = w.buf
     buf += _S_i.pack(o.preferred_read_replica)
     _c.write_records(w, o.records, False)
@@ -370,8 +370,8 @@ def _w_FetchableTopicResponse_11(o: FetchableTopicResponse, w: _c.Writer) -> Non
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionData_11(e, w)
+    for e2 in a1:
+        _w_PartitionData_11(e2, w)
 
 
 def _w_FetchResponse_11(o: FetchResponse, w: _c.Writer) -> None:
@@ -381,8 +381,8 @@ def _w_FetchResponse_11(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_ihi.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_FetchableTopicResponse_11(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_11(e2, w)
 
 
 def _w_AbortedTransaction_12(o: AbortedTransaction, w: _c.Writer) -> None:
@@ -451,22 +451,22 @@ def _w_PartitionData_12(o: PartitionData, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_AbortedTransaction_12(e, w)
+        for e2 in a1:
+            _w_AbortedTransaction_12(e2, w)
         buf = w.buf
     buf += _S_i.pack(o.preferred_read_replica)
     _c.write_records(w, o.records, True)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.diverging_epoch
-    if v2 != _D_EpochEndOffset:
-        t.append((0, _c.tagged_value(_wt_PartitionData_diverging_epoch_12, v2)))
-    v3 = o.current_leader
-    if v3 != _D_LeaderIdAndEpoch:
-        t.append((1, _c.tagged_value(_wt_PartitionData_current_leader_12, v3)))
-    v4 = o.snapshot_id
-    if v4 != _D_SnapshotId:
-        t.append((2, _c.tagged_value(_wt_PartitionData_snapshot_id_12, v4)))
+    v3 = o.diverging_epoch
+    if v3 != _D_EpochEndOffset:
+        t.append((0, _c.tagged_value(_wt_PartitionData_diverging_epoch_12, v3)))
+    v4 = o.current_leader
+    if v4 != _D_LeaderIdAndEpoch:
+        t.append((1, _c.tagged_value(_wt_PartitionData_current_leader_12, v4)))
+    v5 = o.snapshot_id
+    if v5 != _D_SnapshotId:
+        t.append((2, _c.tagged_value(_wt_PartitionData_snapshot_id_12, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -481,8 +481,8 @@ def _w_FetchableTopicResponse_12(o: FetchableTopicResponse, w: _c.Writer) -> Non
     _c.write_compact_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_12(e, w)
+    for e2 in a1:
+        _w_PartitionData_12(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -498,8 +498,8 @@ def _w_FetchResponse_12(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_ihi.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchableTopicResponse_12(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_12(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -513,8 +513,8 @@ def _w_FetchableTopicResponse_13(o: FetchableTopicResponse, w: _c.Writer) -> Non
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_12(e, w)
+    for e2 in a1:
+        _w_PartitionData_12(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -530,8 +530,8 @@ def _w_FetchResponse_13(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_ihi.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchableTopicResponse_13(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_13(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -557,8 +557,8 @@ def _wt_FetchResponse_node_endpoints_16(v: list[NodeEndpoint], w: _c.Writer) -> 
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_NodeEndpoint_16(e, w)
+    for e2 in a1:
+        _w_NodeEndpoint_16(e2, w)
     buf = w.buf
 
 
@@ -567,13 +567,13 @@ def _w_FetchResponse_16(o: FetchResponse, w: _c.Writer) -> None:
     buf += _S_ihi.pack(o.throttle_time_ms, o.error_code, o.session_id)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchableTopicResponse_13(e, w)
+    for e2 in a1:
+        _w_FetchableTopicResponse_13(e2, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.node_endpoints
-    if v2 != []:
-        t.append((0, _c.tagged_value(_wt_FetchResponse_node_endpoints_16, v2)))
+    v3 = o.node_endpoints
+    if v3 != []:
+        t.append((0, _c.tagged_value(_wt_FetchResponse_node_endpoints_16, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -598,8 +598,8 @@ def _r_FetchableTopicResponse_0(buf: _c.Buffer, pos: int) -> tuple[FetchableTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     return FetchableTopicResponse(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -610,8 +610,8 @@ def _r_FetchResponse_0(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_0(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(responses=f_responses), pos
 
 
@@ -624,8 +624,8 @@ def _r_FetchResponse_1(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_0(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(throttle_time_ms=f_throttle_time_ms, responses=f_responses), pos
 
 
@@ -644,8 +644,8 @@ def _r_PartitionData_4(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_aborted_transactions = []
         for _ in range(n1):
-            e, pos = _r_AbortedTransaction_4(buf, pos)
-            f_aborted_transactions.append(e)
+            e2, pos = _r_AbortedTransaction_4(buf, pos)
+            f_aborted_transactions.append(e2)
     f_records, pos = _c.read_records(buf, pos, False)
     return PartitionData(partition_index=f_partition_index, error_code=f_error_code, high_watermark=f_high_watermark, last_stable_offset=f_last_stable_offset, aborted_transactions=f_aborted_transactions, records=f_records), pos
 
@@ -658,8 +658,8 @@ def _r_FetchableTopicResponse_4(buf: _c.Buffer, pos: int) -> tuple[FetchableTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_4(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_4(buf, pos)
+            f_partitions.append(e2)
     return FetchableTopicResponse(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -672,8 +672,8 @@ def _r_FetchResponse_4(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_4(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_4(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(throttle_time_ms=f_throttle_time_ms, responses=f_responses), pos
 
 
@@ -686,8 +686,8 @@ def _r_PartitionData_5(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_aborted_transactions = []
         for _ in range(n1):
-            e, pos = _r_AbortedTransaction_4(buf, pos)
-            f_aborted_transactions.append(e)
+            e2, pos = _r_AbortedTransaction_4(buf, pos)
+            f_aborted_transactions.append(e2)
     f_records, pos = _c.read_records(buf, pos, False)
     return PartitionData(partition_index=f_partition_index, error_code=f_error_code, high_watermark=f_high_watermark, last_stable_offset=f_last_stable_offset, log_start_offset=f_log_start_offset, aborted_transactions=f_aborted_transactions, records=f_records), pos
 
@@ -700,8 +700,8 @@ def _r_FetchableTopicResponse_5(buf: _c.Buffer, pos: int) -> tuple[FetchableTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_5(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_5(buf, pos)
+            f_partitions.append(e2)
     return FetchableTopicResponse(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -714,8 +714,8 @@ def _r_FetchResponse_5(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_5(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_5(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(throttle_time_ms=f_throttle_time_ms, responses=f_responses), pos
 
 
@@ -728,8 +728,8 @@ def _r_FetchResponse_7(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_5(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_5(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, session_id=f_session_id, responses=f_responses), pos
 
 
@@ -742,8 +742,8 @@ def _r_PartitionData_11(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_aborted_transactions = []
         for _ in range(n1):
-            e, pos = _r_AbortedTransaction_4(buf, pos)
-            f_aborted_transactions.append(e)
+            e2, pos = _r_AbortedTransaction_4(buf, pos)
+            f_aborted_transactions.append(e2)
     f_preferred_read_replica, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_records, pos = _c.read_records(buf, pos, False)
@@ -758,8 +758,8 @@ def _r_FetchableTopicResponse_11(buf: _c.Buffer, pos: int) -> tuple[FetchableTop
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_11(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_11(buf, pos)
+            f_partitions.append(e2)
     return FetchableTopicResponse(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -772,8 +772,8 @@ def _r_FetchResponse_11(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_11(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_11(buf, pos)
+            f_responses.append(e2)
     return FetchResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, session_id=f_session_id, responses=f_responses), pos
 
 
@@ -842,14 +842,14 @@ def _r_PartitionData_12(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_aborted_transactions = []
         for _ in range(n1):
-            e, pos = _r_AbortedTransaction_12(buf, pos)
-            f_aborted_transactions.append(e)
+            e2, pos = _r_AbortedTransaction_12(buf, pos)
+            f_aborted_transactions.append(e2)
     f_preferred_read_replica, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_records, pos = _c.read_records(buf, pos, True)
-    f_diverging_epoch = EpochEndOffset()
-    f_current_leader = LeaderIdAndEpoch()
-    f_snapshot_id = SnapshotId()
+    f_diverging_epoch: EpochEndOffset = EpochEndOffset()
+    f_current_leader: LeaderIdAndEpoch = LeaderIdAndEpoch()
+    f_snapshot_id: SnapshotId = SnapshotId()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -882,8 +882,8 @@ def _r_FetchableTopicResponse_12(buf: _c.Buffer, pos: int) -> tuple[FetchableTop
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_12(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_12(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -904,8 +904,8 @@ def _r_FetchResponse_12(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_12(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_12(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -925,8 +925,8 @@ def _r_FetchableTopicResponse_13(buf: _c.Buffer, pos: int) -> tuple[FetchableTop
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_12(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_12(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -947,8 +947,8 @@ def _r_FetchResponse_13(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_13(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_FetchableTopicResponse_13(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -987,22 +987,22 @@ def _r_FetchResponse_16(buf: _c.Buffer, pos: int) -> tuple[FetchResponse, int]:
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_FetchableTopicResponse_13(buf, pos)
-            f_responses.append(e)
-    f_node_endpoints = []
+            e2, pos = _r_FetchableTopicResponse_13(buf, pos)
+            f_responses.append(e2)
+    f_node_endpoints: list[NodeEndpoint] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n2, pos = _c.read_array_length(buf, pos, True, 11)
-            if n2 < 0:
+            n3, pos = _c.read_array_length(buf, pos, True, 11)
+            if n3 < 0:
                 raise _c.null_where_required('FetchResponse', 'node_endpoints')
             else:
                 f_node_endpoints = []
-                for _ in range(n2):
-                    e, pos = _r_NodeEndpoint_16(buf, pos)
-                    f_node_endpoints.append(e)
+                for _ in range(n3):
+                    e4, pos = _r_NodeEndpoint_16(buf, pos)
+                    f_node_endpoints.append(e4)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

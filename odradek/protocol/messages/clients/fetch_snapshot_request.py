@@ -21,7 +21,7 @@ class SnapshotId(msgspec.Struct, kw_only=True):
     # [v0+]
     epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class PartitionSnapshot(msgspec.Struct, kw_only=True):
     # The directory id of the follower fetching [v1+, tag 0 v1+, ignorable]
     replica_directory_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class TopicSnapshot(msgspec.Struct, kw_only=True):
     # The partitions to fetch [v0+]
     partitions: list[PartitionSnapshot] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class FetchSnapshotRequest(msgspec.Struct, kw_only=True):
     # The topics to fetch [v0+]
     topics: list[TopicSnapshot] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -115,8 +115,8 @@ def _w_TopicSnapshot_0(o: TopicSnapshot, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionSnapshot_0(e, w)
+    for e2 in a1:
+        _w_PartitionSnapshot_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,13 +135,13 @@ def _w_FetchSnapshotRequest_0(o: FetchSnapshotRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.replica_id, o.max_bytes)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicSnapshot_0(e, w)
+    for e2 in a1:
+        _w_TopicSnapshot_0(e2, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.cluster_id
-    if v2 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchSnapshotRequest_cluster_id_0, v2)))
+    v3 = o.cluster_id
+    if v3 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchSnapshotRequest_cluster_id_0, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -180,8 +180,8 @@ def _w_TopicSnapshot_1(o: TopicSnapshot, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionSnapshot_1(e, w)
+    for e2 in a1:
+        _w_PartitionSnapshot_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -195,13 +195,13 @@ def _w_FetchSnapshotRequest_1(o: FetchSnapshotRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.replica_id, o.max_bytes)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicSnapshot_1(e, w)
+    for e2 in a1:
+        _w_TopicSnapshot_1(e2, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.cluster_id
-    if v2 is not None:
-        t.append((0, _c.tagged_value(_wt_FetchSnapshotRequest_cluster_id_0, v2)))
+    v3 = o.cluster_id
+    if v3 is not None:
+        t.append((0, _c.tagged_value(_wt_FetchSnapshotRequest_cluster_id_0, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -250,8 +250,8 @@ def _r_TopicSnapshot_0(buf: _c.Buffer, pos: int) -> tuple[TopicSnapshot, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionSnapshot_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionSnapshot_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -272,9 +272,9 @@ def _r_FetchSnapshotRequest_0(buf: _c.Buffer, pos: int) -> tuple[FetchSnapshotRe
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicSnapshot_0(buf, pos)
-            f_topics.append(e)
-    f_cluster_id = None
+            e2, pos = _r_TopicSnapshot_0(buf, pos)
+            f_topics.append(e2)
+    f_cluster_id: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -297,7 +297,7 @@ def _r_PartitionSnapshot_1(buf: _c.Buffer, pos: int) -> tuple[PartitionSnapshot,
     f_snapshot_id, pos = _r_SnapshotId_0(buf, pos)
     f_position, = _S_q.unpack_from(buf, pos)
     pos += 8
-    f_replica_directory_id = _c.ZERO_UUID
+    f_replica_directory_id: uuid.UUID = _c.ZERO_UUID
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -322,8 +322,8 @@ def _r_TopicSnapshot_1(buf: _c.Buffer, pos: int) -> tuple[TopicSnapshot, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionSnapshot_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionSnapshot_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -344,9 +344,9 @@ def _r_FetchSnapshotRequest_1(buf: _c.Buffer, pos: int) -> tuple[FetchSnapshotRe
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicSnapshot_1(buf, pos)
-            f_topics.append(e)
-    f_cluster_id = None
+            e2, pos = _r_TopicSnapshot_1(buf, pos)
+            f_topics.append(e2)
+    f_cluster_id: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class SnapshotId(msgspec.Struct, kw_only=True):
     # [v0+]
     epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class LeaderIdAndEpoch(msgspec.Struct, kw_only=True):
     # The latest known leader epoch [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class PartitionSnapshot(msgspec.Struct, kw_only=True):
     # Snapshot data in records format which may not be aligned on an offset boundary [v0+]
     unaligned_records: _c.Records | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,7 +75,7 @@ class TopicSnapshot(msgspec.Struct, kw_only=True):
     # The partitions to fetch. [v0+]
     partitions: list[PartitionSnapshot] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -91,7 +91,7 @@ class NodeEndpoint(msgspec.Struct, kw_only=True):
     # The node's port [v1+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -113,7 +113,7 @@ class FetchSnapshotResponse(msgspec.Struct, kw_only=True):
     # Endpoints for all current-leaders enumerated in PartitionSnapshot [v1+, tag 0 v1+]
     node_endpoints: list[NodeEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -178,8 +178,8 @@ def _w_TopicSnapshot_0(o: TopicSnapshot, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionSnapshot_0(e, w)
+    for e2 in a1:
+        _w_PartitionSnapshot_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -195,8 +195,8 @@ def _w_FetchSnapshotResponse_0(o: FetchSnapshotResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicSnapshot_0(e, w)
+    for e2 in a1:
+        _w_TopicSnapshot_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -221,8 +221,8 @@ def _wt_FetchSnapshotResponse_node_endpoints_1(v: list[NodeEndpoint], w: _c.Writ
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_NodeEndpoint_1(e, w)
+    for e2 in a1:
+        _w_NodeEndpoint_1(e2, w)
     buf = w.buf
 
 
@@ -231,13 +231,13 @@ def _w_FetchSnapshotResponse_1(o: FetchSnapshotResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicSnapshot_0(e, w)
+    for e2 in a1:
+        _w_TopicSnapshot_0(e2, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.node_endpoints
-    if v2 != []:
-        t.append((0, _c.tagged_value(_wt_FetchSnapshotResponse_node_endpoints_1, v2)))
+    v3 = o.node_endpoints
+    if v3 != []:
+        t.append((0, _c.tagged_value(_wt_FetchSnapshotResponse_node_endpoints_1, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -282,7 +282,7 @@ def _r_PartitionSnapshot_0(buf: _c.Buffer, pos: int) -> tuple[PartitionSnapshot,
     f_size, f_position = _S_qq.unpack_from(buf, pos)
     pos += 16
     f_unaligned_records, pos = _c.read_records(buf, pos, True)
-    f_current_leader = LeaderIdAndEpoch()
+    f_current_leader: LeaderIdAndEpoch = LeaderIdAndEpoch()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -307,8 +307,8 @@ def _r_TopicSnapshot_0(buf: _c.Buffer, pos: int) -> tuple[TopicSnapshot, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionSnapshot_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionSnapshot_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -329,8 +329,8 @@ def _r_FetchSnapshotResponse_0(buf: _c.Buffer, pos: int) -> tuple[FetchSnapshotR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicSnapshot_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicSnapshot_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -368,22 +368,22 @@ def _r_FetchSnapshotResponse_1(buf: _c.Buffer, pos: int) -> tuple[FetchSnapshotR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicSnapshot_0(buf, pos)
-            f_topics.append(e)
-    f_node_endpoints = []
+            e2, pos = _r_TopicSnapshot_0(buf, pos)
+            f_topics.append(e2)
+    f_node_endpoints: list[NodeEndpoint] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n2, pos = _c.read_array_length(buf, pos, True, 8)
-            if n2 < 0:
+            n3, pos = _c.read_array_length(buf, pos, True, 8)
+            if n3 < 0:
                 raise _c.null_where_required('FetchSnapshotResponse', 'node_endpoints')
             else:
                 f_node_endpoints = []
-                for _ in range(n2):
-                    e, pos = _r_NodeEndpoint_1(buf, pos)
-                    f_node_endpoints.append(e)
+                for _ in range(n3):
+                    e4, pos = _r_NodeEndpoint_1(buf, pos)
+                    f_node_endpoints.append(e4)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

@@ -26,7 +26,7 @@ class FindCoordinatorRequest(msgspec.Struct, kw_only=True):
     # The coordinator keys. [v4+]
     coordinator_keys: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -70,8 +70,8 @@ def _w_FindCoordinatorRequest_4(o: FindCoordinatorRequest, w: _c.Writer) -> None
     buf += _S_b.pack(o.key_type)
     a1 = o.coordinator_keys
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -115,8 +115,8 @@ def _r_FindCoordinatorRequest_4(buf: _c.Buffer, pos: int) -> tuple[FindCoordinat
     else:
         f_coordinator_keys = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_coordinator_keys.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_coordinator_keys.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

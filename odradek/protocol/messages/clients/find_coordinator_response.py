@@ -33,7 +33,7 @@ class Coordinator(msgspec.Struct, kw_only=True):
     # The error message, or null if there was no error. [v4+, nullable v4+, ignorable]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -64,7 +64,7 @@ class FindCoordinatorResponse(msgspec.Struct, kw_only=True):
     # Each coordinator result in the response [v4+]
     coordinators: list[Coordinator] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -136,8 +136,8 @@ def _w_FindCoordinatorResponse_4(o: FindCoordinatorResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.coordinators
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Coordinator_4(e, w)
+    for e2 in a1:
+        _w_Coordinator_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -215,8 +215,8 @@ def _r_FindCoordinatorResponse_4(buf: _c.Buffer, pos: int) -> tuple[FindCoordina
     else:
         f_coordinators = []
         for _ in range(n1):
-            e, pos = _r_Coordinator_4(buf, pos)
-            f_coordinators.append(e)
+            e2, pos = _r_Coordinator_4(buf, pos)
+            f_coordinators.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

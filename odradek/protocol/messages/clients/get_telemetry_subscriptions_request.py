@@ -20,7 +20,7 @@ class GetTelemetrySubscriptionsRequest(msgspec.Struct, kw_only=True):
     # Unique id for this client instance, must be set to 0 on the first request. [v0+]
     client_instance_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -48,7 +48,7 @@ class GetTelemetrySubscriptionsResponse(msgspec.Struct, kw_only=True):
     # string: All metrics subscribed. [v0+]
     requested_metrics: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,10 +66,10 @@ def _w_GetTelemetrySubscriptionsResponse_0(o: GetTelemetrySubscriptionsResponse,
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('b', a1)
     buf += _S_iio.pack(o.push_interval_ms, o.telemetry_max_bytes, o.delta_temporality)
-    a2 = o.requested_metrics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _c.write_compact_string(buf, e)
+    a3 = o.requested_metrics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _c.write_compact_string(buf, e4)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -96,8 +96,8 @@ def _r_GetTelemetrySubscriptionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[Ge
     else:
         f_requested_metrics = []
         for _ in range(n2):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_requested_metrics.append(e)
+            e3, pos = _c.read_compact_string(buf, pos)
+            f_requested_metrics.append(e3)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

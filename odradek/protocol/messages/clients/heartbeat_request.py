@@ -29,7 +29,7 @@ class HeartbeatRequest(msgspec.Struct, kw_only=True):
     # The unique identifier of the consumer instance provided by end user. [v3+, nullable v3+]
     group_instance_id: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

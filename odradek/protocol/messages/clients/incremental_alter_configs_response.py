@@ -27,7 +27,7 @@ class AlterConfigsResourceResponse(msgspec.Struct, kw_only=True):
     # The resource name. [v0+]
     resource_name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class IncrementalAlterConfigsResponse(msgspec.Struct, kw_only=True):
     # The responses for each resource. [v0+]
     responses: list[AlterConfigsResourceResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,8 +65,8 @@ def _w_IncrementalAlterConfigsResponse_0(o: IncrementalAlterConfigsResponse, w: 
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_AlterConfigsResourceResponse_0(e, w)
+    for e2 in a1:
+        _w_AlterConfigsResourceResponse_0(e2, w)
 
 
 def _w_AlterConfigsResourceResponse_1(o: AlterConfigsResourceResponse, w: _c.Writer) -> None:
@@ -87,8 +87,8 @@ def _w_IncrementalAlterConfigsResponse_1(o: IncrementalAlterConfigsResponse, w: 
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AlterConfigsResourceResponse_1(e, w)
+    for e2 in a1:
+        _w_AlterConfigsResourceResponse_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -116,8 +116,8 @@ def _r_IncrementalAlterConfigsResponse_0(buf: _c.Buffer, pos: int) -> tuple[Incr
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_AlterConfigsResourceResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_AlterConfigsResourceResponse_0(buf, pos)
+            f_responses.append(e2)
     return IncrementalAlterConfigsResponse(throttle_time_ms=f_throttle_time_ms, responses=f_responses), pos
 
 
@@ -148,8 +148,8 @@ def _r_IncrementalAlterConfigsResponse_1(buf: _c.Buffer, pos: int) -> tuple[Incr
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_AlterConfigsResourceResponse_1(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_AlterConfigsResourceResponse_1(buf, pos)
+            f_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

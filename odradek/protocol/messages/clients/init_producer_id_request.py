@@ -33,7 +33,7 @@ class InitProducerIdRequest(msgspec.Struct, kw_only=True):
     # broker, and the request will return an error if they do not match. [v3+]
     producer_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

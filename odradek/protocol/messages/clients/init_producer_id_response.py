@@ -30,7 +30,7 @@ class InitProducerIdResponse(msgspec.Struct, kw_only=True):
     # The current epoch associated with the producer id. [v0+]
     producer_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

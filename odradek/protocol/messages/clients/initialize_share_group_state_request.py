@@ -25,7 +25,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # [v0+]
     start_offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -38,7 +38,7 @@ class InitializeStateData(msgspec.Struct, kw_only=True):
     # The data for the partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class InitializeShareGroupStateRequest(msgspec.Struct, kw_only=True):
     # The data for the topics. [v0+]
     topics: list[InitializeStateData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,8 +75,8 @@ def _w_InitializeStateData_0(o: InitializeStateData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -90,8 +90,8 @@ def _w_InitializeShareGroupStateRequest_0(o: InitializeShareGroupStateRequest, w
     _c.write_compact_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_InitializeStateData_0(e, w)
+    for e2 in a1:
+        _w_InitializeStateData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -122,8 +122,8 @@ def _r_InitializeStateData_0(buf: _c.Buffer, pos: int) -> tuple[InitializeStateD
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -143,8 +143,8 @@ def _r_InitializeShareGroupStateRequest_0(buf: _c.Buffer, pos: int) -> tuple[Ini
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_InitializeStateData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_InitializeStateData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

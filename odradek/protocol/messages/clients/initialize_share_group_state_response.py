@@ -24,7 +24,7 @@ class PartitionResult(msgspec.Struct, kw_only=True):
     # The error message, or null if there was no error. [v0+, nullable v0+]
     error_message: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class InitializeStateResult(msgspec.Struct, kw_only=True):
     # The results for the partitions. [v0+]
     partitions: list[PartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class InitializeShareGroupStateResponse(msgspec.Struct, kw_only=True):
     # The initialization results [v0+]
     results: list[InitializeStateResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -72,8 +72,8 @@ def _w_InitializeStateResult_0(o: InitializeStateResult, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionResult_0(e, w)
+    for e2 in a1:
+        _w_PartitionResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -86,8 +86,8 @@ def _w_InitializeShareGroupStateResponse_0(o: InitializeShareGroupStateResponse,
     buf = w.buf
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_InitializeStateResult_0(e, w)
+    for e2 in a1:
+        _w_InitializeStateResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -119,8 +119,8 @@ def _r_InitializeStateResult_0(buf: _c.Buffer, pos: int) -> tuple[InitializeStat
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -139,8 +139,8 @@ def _r_InitializeShareGroupStateResponse_0(buf: _c.Buffer, pos: int) -> tuple[In
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_InitializeStateResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_InitializeStateResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

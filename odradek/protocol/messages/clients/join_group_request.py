@@ -21,7 +21,7 @@ class JoinGroupRequestProtocol(msgspec.Struct, kw_only=True):
     # The protocol metadata. [v0+]
     metadata: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class JoinGroupRequest(msgspec.Struct, kw_only=True):
     # The reason why the member (re-)joins the group. [v8+, nullable v8+, ignorable]
     reason: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -80,8 +80,8 @@ def _w_JoinGroupRequest_0(o: JoinGroupRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_type)
     a1 = o.protocols
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupRequestProtocol_0(e, w)
+    for e2 in a1:
+        _w_JoinGroupRequestProtocol_0(e2, w)
 
 
 def _w_JoinGroupRequest_1(o: JoinGroupRequest, w: _c.Writer) -> None:
@@ -94,8 +94,8 @@ def _w_JoinGroupRequest_1(o: JoinGroupRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_type)
     a1 = o.protocols
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupRequestProtocol_0(e, w)
+    for e2 in a1:
+        _w_JoinGroupRequestProtocol_0(e2, w)
 
 
 def _w_JoinGroupRequest_5(o: JoinGroupRequest, w: _c.Writer) -> None:
@@ -107,8 +107,8 @@ def _w_JoinGroupRequest_5(o: JoinGroupRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.protocol_type)
     a1 = o.protocols
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupRequestProtocol_0(e, w)
+    for e2 in a1:
+        _w_JoinGroupRequestProtocol_0(e2, w)
 
 
 def _w_JoinGroupRequestProtocol_6(o: JoinGroupRequestProtocol, w: _c.Writer) -> None:
@@ -131,8 +131,8 @@ def _w_JoinGroupRequest_6(o: JoinGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.protocol_type)
     a1 = o.protocols
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_JoinGroupRequestProtocol_6(e, w)
+    for e2 in a1:
+        _w_JoinGroupRequestProtocol_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -150,8 +150,8 @@ def _w_JoinGroupRequest_8(o: JoinGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.protocol_type)
     a1 = o.protocols
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_JoinGroupRequestProtocol_6(e, w)
+    for e2 in a1:
+        _w_JoinGroupRequestProtocol_6(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.reason)
     uk = o.unknown_tagged_fields
@@ -179,8 +179,8 @@ def _r_JoinGroupRequest_0(buf: _c.Buffer, pos: int) -> tuple[JoinGroupRequest, i
     else:
         f_protocols = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
-            f_protocols.append(e)
+            e2, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
+            f_protocols.append(e2)
     return JoinGroupRequest(group_id=f_group_id, session_timeout_ms=f_session_timeout_ms, member_id=f_member_id, protocol_type=f_protocol_type, protocols=f_protocols), pos
 
 
@@ -196,8 +196,8 @@ def _r_JoinGroupRequest_1(buf: _c.Buffer, pos: int) -> tuple[JoinGroupRequest, i
     else:
         f_protocols = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
-            f_protocols.append(e)
+            e2, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
+            f_protocols.append(e2)
     return JoinGroupRequest(group_id=f_group_id, session_timeout_ms=f_session_timeout_ms, rebalance_timeout_ms=f_rebalance_timeout_ms, member_id=f_member_id, protocol_type=f_protocol_type, protocols=f_protocols), pos
 
 
@@ -214,8 +214,8 @@ def _r_JoinGroupRequest_5(buf: _c.Buffer, pos: int) -> tuple[JoinGroupRequest, i
     else:
         f_protocols = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
-            f_protocols.append(e)
+            e2, pos = _r_JoinGroupRequestProtocol_0(buf, pos)
+            f_protocols.append(e2)
     return JoinGroupRequest(group_id=f_group_id, session_timeout_ms=f_session_timeout_ms, rebalance_timeout_ms=f_rebalance_timeout_ms, member_id=f_member_id, group_instance_id=f_group_instance_id, protocol_type=f_protocol_type, protocols=f_protocols), pos
 
 
@@ -246,8 +246,8 @@ def _r_JoinGroupRequest_6(buf: _c.Buffer, pos: int) -> tuple[JoinGroupRequest, i
     else:
         f_protocols = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupRequestProtocol_6(buf, pos)
-            f_protocols.append(e)
+            e2, pos = _r_JoinGroupRequestProtocol_6(buf, pos)
+            f_protocols.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -272,8 +272,8 @@ def _r_JoinGroupRequest_8(buf: _c.Buffer, pos: int) -> tuple[JoinGroupRequest, i
     else:
         f_protocols = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupRequestProtocol_6(buf, pos)
-            f_protocols.append(e)
+            e2, pos = _r_JoinGroupRequestProtocol_6(buf, pos)
+            f_protocols.append(e2)
     f_reason, pos = _c.read_compact_nullable_string(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)

@@ -25,7 +25,7 @@ class JoinGroupResponseMember(msgspec.Struct, kw_only=True):
     # The group member metadata. [v0+]
     metadata: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class JoinGroupResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     members: list[JoinGroupResponseMember] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -87,8 +87,8 @@ def _w_JoinGroupResponse_0(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupResponseMember_0(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_0(e2, w)
 
 
 def _w_JoinGroupResponse_2(o: JoinGroupResponse, w: _c.Writer) -> None:
@@ -101,8 +101,8 @@ def _w_JoinGroupResponse_2(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupResponseMember_0(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_0(e2, w)
 
 
 def _w_JoinGroupResponseMember_5(o: JoinGroupResponseMember, w: _c.Writer) -> None:
@@ -122,8 +122,8 @@ def _w_JoinGroupResponse_5(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_JoinGroupResponseMember_5(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_5(e2, w)
 
 
 def _w_JoinGroupResponseMember_6(o: JoinGroupResponseMember, w: _c.Writer) -> None:
@@ -148,8 +148,8 @@ def _w_JoinGroupResponse_6(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_JoinGroupResponseMember_6(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -169,8 +169,8 @@ def _w_JoinGroupResponse_7(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_JoinGroupResponseMember_6(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -189,8 +189,8 @@ def _w_JoinGroupResponse_9(o: JoinGroupResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.member_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_JoinGroupResponseMember_6(e, w)
+    for e2 in a1:
+        _w_JoinGroupResponseMember_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -217,8 +217,8 @@ def _r_JoinGroupResponse_0(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_0(buf, pos)
+            f_members.append(e2)
     return JoinGroupResponse(error_code=f_error_code, generation_id=f_generation_id, protocol_name=f_protocol_name, leader=f_leader, member_id=f_member_id, members=f_members), pos
 
 
@@ -234,8 +234,8 @@ def _r_JoinGroupResponse_2(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_0(buf, pos)
+            f_members.append(e2)
     return JoinGroupResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, generation_id=f_generation_id, protocol_name=f_protocol_name, leader=f_leader, member_id=f_member_id, members=f_members), pos
 
 
@@ -258,8 +258,8 @@ def _r_JoinGroupResponse_5(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_5(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_5(buf, pos)
+            f_members.append(e2)
     return JoinGroupResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, generation_id=f_generation_id, protocol_name=f_protocol_name, leader=f_leader, member_id=f_member_id, members=f_members), pos
 
 
@@ -290,8 +290,8 @@ def _r_JoinGroupResponse_6(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_6(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_6(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -316,8 +316,8 @@ def _r_JoinGroupResponse_7(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_6(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_6(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -344,8 +344,8 @@ def _r_JoinGroupResponse_9(buf: _c.Buffer, pos: int) -> tuple[JoinGroupResponse,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_JoinGroupResponseMember_6(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_JoinGroupResponseMember_6(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

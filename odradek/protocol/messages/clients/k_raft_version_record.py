@@ -22,7 +22,7 @@ class KRaftVersionRecord(msgspec.Struct, kw_only=True):
     # The kraft protocol version [v0+]
     k_raft_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -55,7 +55,7 @@ class LeaderAndIsrPartitionState(msgspec.Struct, kw_only=True):
     # 1 if the partition is recovering from an unclean leader election; 0 otherwise. [v6+]
     leader_recovery_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,7 +71,7 @@ class LeaderAndIsrTopicState(msgspec.Struct, kw_only=True):
     # The state of each partition [v2+]
     partition_states: list[LeaderAndIsrPartitionState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -87,7 +87,7 @@ class LeaderAndIsrLiveLeader(msgspec.Struct, kw_only=True):
     # The leader's port. [v0+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -120,7 +120,7 @@ class LeaderAndIsrRequest(msgspec.Struct, kw_only=True):
     # The current live leaders. [v0+]
     live_leaders: list[LeaderAndIsrLiveLeader] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -144,9 +144,9 @@ def _w_LeaderAndIsrPartitionState_0(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
+    a3 = o.replicas
+    _c.write_array_length(buf, len(a3), False)
+    buf += _c.pack_array('i', a3)
 
 
 def _w_LeaderAndIsrLiveLeader_0(o: LeaderAndIsrLiveLeader, w: _c.Writer) -> None:
@@ -167,13 +167,13 @@ def _w_LeaderAndIsrRequest_0(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_0(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_0(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_0(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_0(e4, w)
 
 
 def _w_LeaderAndIsrPartitionState_1(o: LeaderAndIsrPartitionState, w: _c.Writer) -> None:
@@ -186,9 +186,9 @@ def _w_LeaderAndIsrPartitionState_1(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
+    a3 = o.replicas
+    _c.write_array_length(buf, len(a3), False)
+    buf += _c.pack_array('i', a3)
     buf += _S_o.pack(o.is_new)
 
 
@@ -203,13 +203,13 @@ def _w_LeaderAndIsrRequest_1(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_1(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_1(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_0(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_0(e4, w)
 
 
 def _w_LeaderAndIsrPartitionState_2(o: LeaderAndIsrPartitionState, w: _c.Writer) -> None:
@@ -221,9 +221,9 @@ def _w_LeaderAndIsrPartitionState_2(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
+    a3 = o.replicas
+    _c.write_array_length(buf, len(a3), False)
+    buf += _c.pack_array('i', a3)
     buf += _S_o.pack(o.is_new)
 
 
@@ -232,8 +232,8 @@ def _w_LeaderAndIsrTopicState_2(o: LeaderAndIsrTopicState, w: _c.Writer) -> None
     _c.write_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_2(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_2(e2, w)
 
 
 def _w_LeaderAndIsrRequest_2(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
@@ -247,13 +247,13 @@ def _w_LeaderAndIsrRequest_2(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_2(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_2(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_0(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_0(e4, w)
 
 
 def _w_LeaderAndIsrPartitionState_3(o: LeaderAndIsrPartitionState, w: _c.Writer) -> None:
@@ -265,15 +265,15 @@ def _w_LeaderAndIsrPartitionState_3(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
-    a3 = o.adding_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), False)
     buf += _c.pack_array('i', a3)
-    a4 = o.removing_replicas
-    _c.write_array_length(buf, len(a4), False)
-    buf += _c.pack_array('i', a4)
+    a5 = o.adding_replicas
+    _c.write_array_length(buf, len(a5), False)
+    buf += _c.pack_array('i', a5)
+    a7 = o.removing_replicas
+    _c.write_array_length(buf, len(a7), False)
+    buf += _c.pack_array('i', a7)
     buf += _S_o.pack(o.is_new)
 
 
@@ -282,8 +282,8 @@ def _w_LeaderAndIsrTopicState_3(o: LeaderAndIsrTopicState, w: _c.Writer) -> None
     _c.write_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_3(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_3(e2, w)
 
 
 def _w_LeaderAndIsrRequest_3(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
@@ -297,13 +297,13 @@ def _w_LeaderAndIsrRequest_3(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_3(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_3(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_0(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_0(e4, w)
 
 
 def _w_LeaderAndIsrPartitionState_4(o: LeaderAndIsrPartitionState, w: _c.Writer) -> None:
@@ -315,15 +315,15 @@ def _w_LeaderAndIsrPartitionState_4(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.adding_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
-    a4 = o.removing_replicas
-    _c.write_array_length(buf, len(a4), True)
-    buf += _c.pack_array('i', a4)
+    a5 = o.adding_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
+    a7 = o.removing_replicas
+    _c.write_array_length(buf, len(a7), True)
+    buf += _c.pack_array('i', a7)
     buf += _S_o.pack(o.is_new)
     uk = o.unknown_tagged_fields
     if uk:
@@ -337,8 +337,8 @@ def _w_LeaderAndIsrTopicState_4(o: LeaderAndIsrTopicState, w: _c.Writer) -> None
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_4(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -370,13 +370,13 @@ def _w_LeaderAndIsrRequest_4(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_4(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_4(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_4(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_4(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -391,8 +391,8 @@ def _w_LeaderAndIsrTopicState_5(o: LeaderAndIsrTopicState, w: _c.Writer) -> None
     buf += o.topic_id.bytes
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_4(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -410,13 +410,13 @@ def _w_LeaderAndIsrRequest_5(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_iiqb.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.type)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_5(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_5(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_4(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_4(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -432,15 +432,15 @@ def _w_LeaderAndIsrPartitionState_6(o: LeaderAndIsrPartitionState, w: _c.Writer)
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.partition_epoch)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.adding_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
-    a4 = o.removing_replicas
-    _c.write_array_length(buf, len(a4), True)
-    buf += _c.pack_array('i', a4)
+    a5 = o.adding_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
+    a7 = o.removing_replicas
+    _c.write_array_length(buf, len(a7), True)
+    buf += _c.pack_array('i', a7)
     buf += _S_ob.pack(o.is_new, o.leader_recovery_state)
     uk = o.unknown_tagged_fields
     if uk:
@@ -455,8 +455,8 @@ def _w_LeaderAndIsrTopicState_6(o: LeaderAndIsrTopicState, w: _c.Writer) -> None
     buf += o.topic_id.bytes
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrPartitionState_6(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionState_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -474,13 +474,13 @@ def _w_LeaderAndIsrRequest_6(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_iiqb.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.type)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_6(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_6(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_4(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_4(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -496,13 +496,13 @@ def _w_LeaderAndIsrRequest_7(o: LeaderAndIsrRequest, w: _c.Writer) -> None:
     buf += _S_ioiqb.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch, o.type)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrTopicState_6(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicState_6(e2, w)
     buf = w.buf
-    a2 = o.live_leaders
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_LeaderAndIsrLiveLeader_4(e, w)
+    a3 = o.live_leaders
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_LeaderAndIsrLiveLeader_4(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -548,16 +548,16 @@ def _r_LeaderAndIsrRequest_0(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_0(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrPartitionState_0(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
+            f_live_leaders.append(e4)
     return LeaderAndIsrRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_leaders=f_live_leaders), pos
 
 
@@ -591,16 +591,16 @@ def _r_LeaderAndIsrRequest_1(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_1(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrPartitionState_1(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
+            f_live_leaders.append(e4)
     return LeaderAndIsrRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_leaders=f_live_leaders), pos
 
 
@@ -632,8 +632,8 @@ def _r_LeaderAndIsrTopicState_2(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_2(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionState_2(buf, pos)
+            f_partition_states.append(e2)
     return LeaderAndIsrTopicState(topic_name=f_topic_name, partition_states=f_partition_states), pos
 
 
@@ -646,16 +646,16 @@ def _r_LeaderAndIsrRequest_2(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_2(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_2(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
+            f_live_leaders.append(e4)
     return LeaderAndIsrRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, broker_epoch=f_broker_epoch, topic_states=f_topic_states, live_leaders=f_live_leaders), pos
 
 
@@ -697,8 +697,8 @@ def _r_LeaderAndIsrTopicState_3(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_3(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionState_3(buf, pos)
+            f_partition_states.append(e2)
     return LeaderAndIsrTopicState(topic_name=f_topic_name, partition_states=f_partition_states), pos
 
 
@@ -711,16 +711,16 @@ def _r_LeaderAndIsrRequest_3(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_3(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_3(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_0(buf, pos)
+            f_live_leaders.append(e4)
     return LeaderAndIsrRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, broker_epoch=f_broker_epoch, topic_states=f_topic_states, live_leaders=f_live_leaders), pos
 
 
@@ -770,8 +770,8 @@ def _r_LeaderAndIsrTopicState_4(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_4(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionState_4(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -809,16 +809,16 @@ def _r_LeaderAndIsrRequest_4(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_4(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_4(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
+            f_live_leaders.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -839,8 +839,8 @@ def _r_LeaderAndIsrTopicState_5(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_4(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionState_4(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -861,16 +861,16 @@ def _r_LeaderAndIsrRequest_5(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_5(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_5(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
+            f_live_leaders.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -929,8 +929,8 @@ def _r_LeaderAndIsrTopicState_6(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionState_6(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionState_6(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -951,16 +951,16 @@ def _r_LeaderAndIsrRequest_6(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_6(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_6(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
+            f_live_leaders.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -981,16 +981,16 @@ def _r_LeaderAndIsrRequest_7(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRequ
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicState_6(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+            e2, pos = _r_LeaderAndIsrTopicState_6(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('LeaderAndIsrRequest', 'live_leaders')
     else:
         f_live_leaders = []
-        for _ in range(n2):
-            e, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
-            f_live_leaders.append(e)
+        for _ in range(n3):
+            e4, pos = _r_LeaderAndIsrLiveLeader_4(buf, pos)
+            f_live_leaders.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class LeaderAndIsrPartitionError(msgspec.Struct, kw_only=True):
     # The partition error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class LeaderAndIsrTopicError(msgspec.Struct, kw_only=True):
     # Each partition. [v5+]
     partition_errors: list[LeaderAndIsrPartitionError] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,7 +55,7 @@ class LeaderAndIsrResponse(msgspec.Struct, kw_only=True):
     # Each topic [v5+]
     topics: list[LeaderAndIsrTopicError] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -76,8 +76,8 @@ def _w_LeaderAndIsrResponse_0(o: LeaderAndIsrResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.partition_errors
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_LeaderAndIsrPartitionError_0(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionError_0(e2, w)
 
 
 def _w_LeaderAndIsrPartitionError_4(o: LeaderAndIsrPartitionError, w: _c.Writer) -> None:
@@ -98,8 +98,8 @@ def _w_LeaderAndIsrResponse_4(o: LeaderAndIsrResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.partition_errors
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrPartitionError_4(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionError_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -123,8 +123,8 @@ def _w_LeaderAndIsrTopicError_5(o: LeaderAndIsrTopicError, w: _c.Writer) -> None
     buf += o.topic_id.bytes
     a1 = o.partition_errors
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrPartitionError_5(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrPartitionError_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -140,8 +140,8 @@ def _w_LeaderAndIsrResponse_5(o: LeaderAndIsrResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_LeaderAndIsrTopicError_5(e, w)
+    for e2 in a1:
+        _w_LeaderAndIsrTopicError_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -166,8 +166,8 @@ def _r_LeaderAndIsrResponse_0(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRes
     else:
         f_partition_errors = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionError_0(buf, pos)
-            f_partition_errors.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionError_0(buf, pos)
+            f_partition_errors.append(e2)
     return LeaderAndIsrResponse(error_code=f_error_code, partition_errors=f_partition_errors), pos
 
 
@@ -195,8 +195,8 @@ def _r_LeaderAndIsrResponse_4(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRes
     else:
         f_partition_errors = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionError_4(buf, pos)
-            f_partition_errors.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionError_4(buf, pos)
+            f_partition_errors.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -230,8 +230,8 @@ def _r_LeaderAndIsrTopicError_5(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrT
     else:
         f_partition_errors = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrPartitionError_5(buf, pos)
-            f_partition_errors.append(e)
+            e2, pos = _r_LeaderAndIsrPartitionError_5(buf, pos)
+            f_partition_errors.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -252,8 +252,8 @@ def _r_LeaderAndIsrResponse_5(buf: _c.Buffer, pos: int) -> tuple[LeaderAndIsrRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_LeaderAndIsrTopicError_5(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_LeaderAndIsrTopicError_5(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class Voter(msgspec.Struct, kw_only=True):
     # The directory id of the voter [v1+]
     voter_directory_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -41,7 +41,7 @@ class LeaderChangeMessage(msgspec.Struct, kw_only=True):
     # The voters who voted for the leader at the time of election [v0+]
     granting_voters: list[Voter] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,13 +66,13 @@ def _w_LeaderChangeMessage_0(o: LeaderChangeMessage, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.version, o.leader_id)
     a1 = o.voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Voter_0(e, w)
+    for e2 in a1:
+        _w_Voter_0(e2, w)
     buf = w.buf
-    a2 = o.granting_voters
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Voter_0(e, w)
+    a3 = o.granting_voters
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Voter_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -97,13 +97,13 @@ def _w_LeaderChangeMessage_1(o: LeaderChangeMessage, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.version, o.leader_id)
     a1 = o.voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Voter_1(e, w)
+    for e2 in a1:
+        _w_Voter_1(e2, w)
     buf = w.buf
-    a2 = o.granting_voters
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_Voter_1(e, w)
+    a3 = o.granting_voters
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_Voter_1(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,16 +135,16 @@ def _r_LeaderChangeMessage_0(buf: _c.Buffer, pos: int) -> tuple[LeaderChangeMess
     else:
         f_voters = []
         for _ in range(n1):
-            e, pos = _r_Voter_0(buf, pos)
-            f_voters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 5)
-    if n2 < 0:
+            e2, pos = _r_Voter_0(buf, pos)
+            f_voters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 5)
+    if n3 < 0:
         raise _c.null_where_required('LeaderChangeMessage', 'granting_voters')
     else:
         f_granting_voters = []
-        for _ in range(n2):
-            e, pos = _r_Voter_0(buf, pos)
-            f_granting_voters.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Voter_0(buf, pos)
+            f_granting_voters.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -180,16 +180,16 @@ def _r_LeaderChangeMessage_1(buf: _c.Buffer, pos: int) -> tuple[LeaderChangeMess
     else:
         f_voters = []
         for _ in range(n1):
-            e, pos = _r_Voter_1(buf, pos)
-            f_voters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 21)
-    if n2 < 0:
+            e2, pos = _r_Voter_1(buf, pos)
+            f_voters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 21)
+    if n3 < 0:
         raise _c.null_where_required('LeaderChangeMessage', 'granting_voters')
     else:
         f_granting_voters = []
-        for _ in range(n2):
-            e, pos = _r_Voter_1(buf, pos)
-            f_granting_voters.append(e)
+        for _ in range(n3):
+            e4, pos = _r_Voter_1(buf, pos)
+            f_granting_voters.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class MemberIdentity(msgspec.Struct, kw_only=True):
     # The reason why the member left the group. [v5+, nullable v5+, ignorable]
     reason: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -42,7 +42,7 @@ class LeaveGroupRequest(msgspec.Struct, kw_only=True):
     # List of leaving member identities. [v3+]
     members: list[MemberIdentity] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -69,8 +69,8 @@ def _w_LeaveGroupRequest_3(o: LeaveGroupRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.group_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberIdentity_3(e, w)
+    for e2 in a1:
+        _w_MemberIdentity_3(e2, w)
 
 
 def _w_MemberIdentity_4(o: MemberIdentity, w: _c.Writer) -> None:
@@ -91,8 +91,8 @@ def _w_LeaveGroupRequest_4(o: LeaveGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.group_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MemberIdentity_4(e, w)
+    for e2 in a1:
+        _w_MemberIdentity_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -120,8 +120,8 @@ def _w_LeaveGroupRequest_5(o: LeaveGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.group_id)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MemberIdentity_5(e, w)
+    for e2 in a1:
+        _w_MemberIdentity_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -150,8 +150,8 @@ def _r_LeaveGroupRequest_3(buf: _c.Buffer, pos: int) -> tuple[LeaveGroupRequest,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberIdentity_3(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberIdentity_3(buf, pos)
+            f_members.append(e2)
     return LeaveGroupRequest(group_id=f_group_id, members=f_members), pos
 
 
@@ -177,8 +177,8 @@ def _r_LeaveGroupRequest_4(buf: _c.Buffer, pos: int) -> tuple[LeaveGroupRequest,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberIdentity_4(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberIdentity_4(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -213,8 +213,8 @@ def _r_LeaveGroupRequest_5(buf: _c.Buffer, pos: int) -> tuple[LeaveGroupRequest,
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberIdentity_5(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberIdentity_5(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class MemberResponse(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v3+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class LeaveGroupResponse(msgspec.Struct, kw_only=True):
     # List of leaving member responses. [v3+]
     members: list[MemberResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,8 +77,8 @@ def _w_LeaveGroupResponse_3(o: LeaveGroupResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberResponse_3(e, w)
+    for e2 in a1:
+        _w_MemberResponse_3(e2, w)
 
 
 def _w_MemberResponse_4(o: MemberResponse, w: _c.Writer) -> None:
@@ -98,8 +98,8 @@ def _w_LeaveGroupResponse_4(o: LeaveGroupResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MemberResponse_4(e, w)
+    for e2 in a1:
+        _w_MemberResponse_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -137,8 +137,8 @@ def _r_LeaveGroupResponse_3(buf: _c.Buffer, pos: int) -> tuple[LeaveGroupRespons
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberResponse_3(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberResponse_3(buf, pos)
+            f_members.append(e2)
     return LeaveGroupResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, members=f_members), pos
 
 
@@ -167,8 +167,8 @@ def _r_LeaveGroupResponse_4(buf: _c.Buffer, pos: int) -> tuple[LeaveGroupRespons
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberResponse_4(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberResponse_4(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

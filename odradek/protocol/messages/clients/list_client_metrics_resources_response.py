@@ -18,7 +18,7 @@ class ClientMetricsResource(msgspec.Struct, kw_only=True):
     # The resource name. [v0+]
     name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class ListClientMetricsResourcesResponse(msgspec.Struct, kw_only=True):
     # Each client metrics resource in the response. [v0+]
     client_metrics_resources: list[ClientMetricsResource] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,8 +59,8 @@ def _w_ListClientMetricsResourcesResponse_0(o: ListClientMetricsResourcesRespons
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.client_metrics_resources
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ClientMetricsResource_0(e, w)
+    for e2 in a1:
+        _w_ClientMetricsResource_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -91,8 +91,8 @@ def _r_ListClientMetricsResourcesResponse_0(buf: _c.Buffer, pos: int) -> tuple[L
     else:
         f_client_metrics_resources = []
         for _ in range(n1):
-            e, pos = _r_ClientMetricsResource_0(buf, pos)
-            f_client_metrics_resources.append(e)
+            e2, pos = _r_ClientMetricsResource_0(buf, pos)
+            f_client_metrics_resources.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -25,7 +25,7 @@ class ListGroupsRequest(msgspec.Struct, kw_only=True):
     # type. [v5+]
     types_filter: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -57,8 +57,8 @@ def _w_ListGroupsRequest_4(o: ListGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.states_filter
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -70,12 +70,12 @@ def _w_ListGroupsRequest_5(o: ListGroupsRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.states_filter
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
-    a2 = o.types_filter
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
+    a3 = o.types_filter
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _c.write_compact_string(buf, e4)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -106,8 +106,8 @@ def _r_ListGroupsRequest_4(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRequest,
     else:
         f_states_filter = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_states_filter.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_states_filter.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -126,16 +126,16 @@ def _r_ListGroupsRequest_5(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRequest,
     else:
         f_states_filter = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_states_filter.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 1)
-    if n2 < 0:
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_states_filter.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 1)
+    if n3 < 0:
         raise _c.null_where_required('ListGroupsRequest', 'types_filter')
     else:
         f_types_filter = []
-        for _ in range(n2):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_types_filter.append(e)
+        for _ in range(n3):
+            e4, pos = _c.read_compact_string(buf, pos)
+            f_types_filter.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class ListedGroup(msgspec.Struct, kw_only=True):
     # The group type name. [v5+, ignorable]
     group_type: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class ListGroupsResponse(msgspec.Struct, kw_only=True):
     # Each group in the response. [v0+]
     groups: list[ListedGroup] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,8 +65,8 @@ def _w_ListGroupsResponse_0(o: ListGroupsResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListedGroup_0(e, w)
+    for e2 in a1:
+        _w_ListedGroup_0(e2, w)
 
 
 def _w_ListGroupsResponse_1(o: ListGroupsResponse, w: _c.Writer) -> None:
@@ -74,8 +74,8 @@ def _w_ListGroupsResponse_1(o: ListGroupsResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListedGroup_0(e, w)
+    for e2 in a1:
+        _w_ListedGroup_0(e2, w)
 
 
 def _w_ListedGroup_3(o: ListedGroup, w: _c.Writer) -> None:
@@ -94,8 +94,8 @@ def _w_ListGroupsResponse_3(o: ListGroupsResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListedGroup_3(e, w)
+    for e2 in a1:
+        _w_ListedGroup_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -121,8 +121,8 @@ def _w_ListGroupsResponse_4(o: ListGroupsResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListedGroup_4(e, w)
+    for e2 in a1:
+        _w_ListedGroup_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -149,8 +149,8 @@ def _w_ListGroupsResponse_5(o: ListGroupsResponse, w: _c.Writer) -> None:
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListedGroup_5(e, w)
+    for e2 in a1:
+        _w_ListedGroup_5(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -174,8 +174,8 @@ def _r_ListGroupsResponse_0(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRespons
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_ListedGroup_0(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_ListedGroup_0(buf, pos)
+            f_groups.append(e2)
     return ListGroupsResponse(error_code=f_error_code, groups=f_groups), pos
 
 
@@ -188,8 +188,8 @@ def _r_ListGroupsResponse_1(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRespons
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_ListedGroup_0(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_ListedGroup_0(buf, pos)
+            f_groups.append(e2)
     return ListGroupsResponse(throttle_time_ms=f_throttle_time_ms, error_code=f_error_code, groups=f_groups), pos
 
 
@@ -216,8 +216,8 @@ def _r_ListGroupsResponse_3(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRespons
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_ListedGroup_3(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_ListedGroup_3(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -253,8 +253,8 @@ def _r_ListGroupsResponse_4(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRespons
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_ListedGroup_4(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_ListedGroup_4(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -291,8 +291,8 @@ def _r_ListGroupsResponse_5(buf: _c.Buffer, pos: int) -> tuple[ListGroupsRespons
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_ListedGroup_5(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_ListedGroup_5(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class ListOffsetsPartition(msgspec.Struct, kw_only=True):
     # The maximum number of offsets to report. [v0]
     max_num_offsets: int = 1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class ListOffsetsTopic(msgspec.Struct, kw_only=True):
     # Each partition in the request. [v0+]
     partitions: list[ListOffsetsPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class ListOffsetsRequest(msgspec.Struct, kw_only=True):
     # remote storage for topics enabled with tiered storage. [v10+, ignorable]
     timeout_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -89,8 +89,8 @@ def _w_ListOffsetsTopic_0(o: ListOffsetsTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartition_0(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartition_0(e2, w)
 
 
 def _w_ListOffsetsRequest_0(o: ListOffsetsRequest, w: _c.Writer) -> None:
@@ -100,8 +100,8 @@ def _w_ListOffsetsRequest_0(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_i.pack(o.replica_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopic_0(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_0(e2, w)
 
 
 def _w_ListOffsetsPartition_1(o: ListOffsetsPartition, w: _c.Writer) -> None:
@@ -116,8 +116,8 @@ def _w_ListOffsetsTopic_1(o: ListOffsetsTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartition_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartition_1(e2, w)
 
 
 def _w_ListOffsetsRequest_1(o: ListOffsetsRequest, w: _c.Writer) -> None:
@@ -127,8 +127,8 @@ def _w_ListOffsetsRequest_1(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_i.pack(o.replica_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopic_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_1(e2, w)
 
 
 def _w_ListOffsetsRequest_2(o: ListOffsetsRequest, w: _c.Writer) -> None:
@@ -136,8 +136,8 @@ def _w_ListOffsetsRequest_2(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_ib.pack(o.replica_id, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopic_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_1(e2, w)
 
 
 def _w_ListOffsetsPartition_4(o: ListOffsetsPartition, w: _c.Writer) -> None:
@@ -152,8 +152,8 @@ def _w_ListOffsetsTopic_4(o: ListOffsetsTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartition_4(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartition_4(e2, w)
 
 
 def _w_ListOffsetsRequest_4(o: ListOffsetsRequest, w: _c.Writer) -> None:
@@ -161,8 +161,8 @@ def _w_ListOffsetsRequest_4(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_ib.pack(o.replica_id, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopic_4(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_4(e2, w)
 
 
 def _w_ListOffsetsPartition_6(o: ListOffsetsPartition, w: _c.Writer) -> None:
@@ -182,8 +182,8 @@ def _w_ListOffsetsTopic_6(o: ListOffsetsTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListOffsetsPartition_6(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartition_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -197,8 +197,8 @@ def _w_ListOffsetsRequest_6(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_ib.pack(o.replica_id, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListOffsetsTopic_6(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -212,8 +212,8 @@ def _w_ListOffsetsRequest_10(o: ListOffsetsRequest, w: _c.Writer) -> None:
     buf += _S_ib.pack(o.replica_id, o.isolation_level)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListOffsetsTopic_6(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopic_6(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.timeout_ms)
     uk = o.unknown_tagged_fields
@@ -237,8 +237,8 @@ def _r_ListOffsetsTopic_0(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsTopic, i
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartition_0(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -251,8 +251,8 @@ def _r_ListOffsetsRequest_0(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_0(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsRequest(replica_id=f_replica_id, topics=f_topics), pos
 
 
@@ -270,8 +270,8 @@ def _r_ListOffsetsTopic_1(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsTopic, i
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartition_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartition_1(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -284,8 +284,8 @@ def _r_ListOffsetsRequest_1(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_1(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsRequest(replica_id=f_replica_id, topics=f_topics), pos
 
 
@@ -298,8 +298,8 @@ def _r_ListOffsetsRequest_2(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_1(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsRequest(replica_id=f_replica_id, isolation_level=f_isolation_level, topics=f_topics), pos
 
 
@@ -317,8 +317,8 @@ def _r_ListOffsetsTopic_4(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsTopic, i
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartition_4(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartition_4(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -331,8 +331,8 @@ def _r_ListOffsetsRequest_4(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_4(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_4(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsRequest(replica_id=f_replica_id, isolation_level=f_isolation_level, topics=f_topics), pos
 
 
@@ -358,8 +358,8 @@ def _r_ListOffsetsTopic_6(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsTopic, i
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartition_6(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartition_6(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -380,8 +380,8 @@ def _r_ListOffsetsRequest_6(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_6(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -402,8 +402,8 @@ def _r_ListOffsetsRequest_10(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsReque
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopic_6(buf, pos)
+            f_topics.append(e2)
     f_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None

@@ -33,7 +33,7 @@ class ListOffsetsPartitionResponse(msgspec.Struct, kw_only=True):
     # [v4+]
     leader_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class ListOffsetsTopicResponse(msgspec.Struct, kw_only=True):
     # Each partition in the response. [v0+]
     partitions: list[ListOffsetsPartitionResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class ListOffsetsResponse(msgspec.Struct, kw_only=True):
     # Each topic in the response. [v0+]
     topics: list[ListOffsetsTopicResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -91,16 +91,16 @@ def _w_ListOffsetsTopicResponse_0(o: ListOffsetsTopicResponse, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartitionResponse_0(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartitionResponse_0(e2, w)
 
 
 def _w_ListOffsetsResponse_0(o: ListOffsetsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopicResponse_0(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopicResponse_0(e2, w)
 
 
 def _w_ListOffsetsPartitionResponse_1(o: ListOffsetsPartitionResponse, w: _c.Writer) -> None:
@@ -117,16 +117,16 @@ def _w_ListOffsetsTopicResponse_1(o: ListOffsetsTopicResponse, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartitionResponse_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartitionResponse_1(e2, w)
 
 
 def _w_ListOffsetsResponse_1(o: ListOffsetsResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopicResponse_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopicResponse_1(e2, w)
 
 
 def _w_ListOffsetsResponse_2(o: ListOffsetsResponse, w: _c.Writer) -> None:
@@ -134,8 +134,8 @@ def _w_ListOffsetsResponse_2(o: ListOffsetsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopicResponse_1(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopicResponse_1(e2, w)
 
 
 def _w_ListOffsetsPartitionResponse_4(o: ListOffsetsPartitionResponse, w: _c.Writer) -> None:
@@ -150,8 +150,8 @@ def _w_ListOffsetsTopicResponse_4(o: ListOffsetsTopicResponse, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsPartitionResponse_4(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartitionResponse_4(e2, w)
 
 
 def _w_ListOffsetsResponse_4(o: ListOffsetsResponse, w: _c.Writer) -> None:
@@ -159,8 +159,8 @@ def _w_ListOffsetsResponse_4(o: ListOffsetsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ListOffsetsTopicResponse_4(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopicResponse_4(e2, w)
 
 
 def _w_ListOffsetsPartitionResponse_6(o: ListOffsetsPartitionResponse, w: _c.Writer) -> None:
@@ -180,8 +180,8 @@ def _w_ListOffsetsTopicResponse_6(o: ListOffsetsTopicResponse, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListOffsetsPartitionResponse_6(e, w)
+    for e2 in a1:
+        _w_ListOffsetsPartitionResponse_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -195,8 +195,8 @@ def _w_ListOffsetsResponse_6(o: ListOffsetsResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ListOffsetsTopicResponse_6(e, w)
+    for e2 in a1:
+        _w_ListOffsetsTopicResponse_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -224,8 +224,8 @@ def _r_ListOffsetsTopicResponse_0(buf: _c.Buffer, pos: int) -> tuple[ListOffsets
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartitionResponse_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartitionResponse_0(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopicResponse(name=f_name, partitions=f_partitions), pos
 
 
@@ -236,8 +236,8 @@ def _r_ListOffsetsResponse_0(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopicResponse_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopicResponse_0(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsResponse(topics=f_topics), pos
 
 
@@ -255,8 +255,8 @@ def _r_ListOffsetsTopicResponse_1(buf: _c.Buffer, pos: int) -> tuple[ListOffsets
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartitionResponse_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartitionResponse_1(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopicResponse(name=f_name, partitions=f_partitions), pos
 
 
@@ -267,8 +267,8 @@ def _r_ListOffsetsResponse_1(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopicResponse_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopicResponse_1(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsResponse(topics=f_topics), pos
 
 
@@ -281,8 +281,8 @@ def _r_ListOffsetsResponse_2(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopicResponse_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopicResponse_1(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -300,8 +300,8 @@ def _r_ListOffsetsTopicResponse_4(buf: _c.Buffer, pos: int) -> tuple[ListOffsets
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartitionResponse_4(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartitionResponse_4(buf, pos)
+            f_partitions.append(e2)
     return ListOffsetsTopicResponse(name=f_name, partitions=f_partitions), pos
 
 
@@ -314,8 +314,8 @@ def _r_ListOffsetsResponse_4(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopicResponse_4(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopicResponse_4(buf, pos)
+            f_topics.append(e2)
     return ListOffsetsResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -341,8 +341,8 @@ def _r_ListOffsetsTopicResponse_6(buf: _c.Buffer, pos: int) -> tuple[ListOffsets
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsPartitionResponse_6(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_ListOffsetsPartitionResponse_6(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -363,8 +363,8 @@ def _r_ListOffsetsResponse_6(buf: _c.Buffer, pos: int) -> tuple[ListOffsetsRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListOffsetsTopicResponse_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListOffsetsTopicResponse_6(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class ListPartitionReassignmentsTopics(msgspec.Struct, kw_only=True):
     # The partitions to list partition reassignments for. [v0+]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class ListPartitionReassignmentsRequest(msgspec.Struct, kw_only=True):
     # v0+]
     topics: list[ListPartitionReassignmentsTopics] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,8 +65,8 @@ def _w_ListPartitionReassignmentsRequest_0(o: ListPartitionReassignmentsRequest,
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_ListPartitionReassignmentsTopics_0(e, w)
+        for e2 in a1:
+            _w_ListPartitionReassignmentsTopics_0(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -102,8 +102,8 @@ def _r_ListPartitionReassignmentsRequest_0(buf: _c.Buffer, pos: int) -> tuple[Li
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ListPartitionReassignmentsTopics_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ListPartitionReassignmentsTopics_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -27,7 +27,7 @@ class OngoingPartitionReassignment(msgspec.Struct, kw_only=True):
     # The set of replicas we are currently removing. [v0+, entity brokerId]
     removing_replicas: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class OngoingTopicReassignment(msgspec.Struct, kw_only=True):
     # The ongoing reassignments for each partition. [v0+]
     partitions: list[OngoingPartitionReassignment] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class ListPartitionReassignmentsResponse(msgspec.Struct, kw_only=True):
     # The ongoing reassignments for each topic. [v0+]
     topics: list[OngoingTopicReassignment] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -76,12 +76,12 @@ def _w_OngoingPartitionReassignment_0(o: OngoingPartitionReassignment, w: _c.Wri
     a1 = o.replicas
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.adding_replicas
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.removing_replicas
+    a3 = o.adding_replicas
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
+    a5 = o.removing_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -94,8 +94,8 @@ def _w_OngoingTopicReassignment_0(o: OngoingTopicReassignment, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OngoingPartitionReassignment_0(e, w)
+    for e2 in a1:
+        _w_OngoingPartitionReassignment_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -110,8 +110,8 @@ def _w_ListPartitionReassignmentsResponse_0(o: ListPartitionReassignmentsRespons
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OngoingTopicReassignment_0(e, w)
+    for e2 in a1:
+        _w_OngoingTopicReassignment_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -157,8 +157,8 @@ def _r_OngoingTopicReassignment_0(buf: _c.Buffer, pos: int) -> tuple[OngoingTopi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OngoingPartitionReassignment_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OngoingPartitionReassignment_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -180,8 +180,8 @@ def _r_ListPartitionReassignmentsResponse_0(buf: _c.Buffer, pos: int) -> tuple[L
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OngoingTopicReassignment_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OngoingTopicReassignment_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

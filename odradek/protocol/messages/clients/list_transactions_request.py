@@ -30,7 +30,7 @@ class ListTransactionsRequest(msgspec.Struct, kw_only=True):
     # only transactions running longer than this duration will be returned [v1+]
     duration_filter: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,11 +43,11 @@ def _w_ListTransactionsRequest_0(o: ListTransactionsRequest, w: _c.Writer) -> No
     buf = w.buf
     a1 = o.state_filters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
-    a2 = o.producer_id_filters
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('q', a2)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
+    a3 = o.producer_id_filters
+    _c.write_array_length(buf, len(a3), True)
+    buf += _c.pack_array('q', a3)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -59,11 +59,11 @@ def _w_ListTransactionsRequest_1(o: ListTransactionsRequest, w: _c.Writer) -> No
     buf = w.buf
     a1 = o.state_filters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
-    a2 = o.producer_id_filters
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('q', a2)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
+    a3 = o.producer_id_filters
+    _c.write_array_length(buf, len(a3), True)
+    buf += _c.pack_array('q', a3)
     buf += _S_q.pack(o.duration_filter)
     uk = o.unknown_tagged_fields
     if uk:
@@ -79,13 +79,13 @@ def _r_ListTransactionsRequest_0(buf: _c.Buffer, pos: int) -> tuple[ListTransact
     else:
         f_state_filters = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_state_filters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 8)
-    if n2 < 0:
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_state_filters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 8)
+    if n3 < 0:
         raise _c.null_where_required('ListTransactionsRequest', 'producer_id_filters')
     else:
-        f_producer_id_filters, pos = _c.unpack_array('q', 8, buf, pos, n2)
+        f_producer_id_filters, pos = _c.unpack_array('q', 8, buf, pos, n3)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -104,13 +104,13 @@ def _r_ListTransactionsRequest_1(buf: _c.Buffer, pos: int) -> tuple[ListTransact
     else:
         f_state_filters = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_state_filters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 8)
-    if n2 < 0:
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_state_filters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 8)
+    if n3 < 0:
         raise _c.null_where_required('ListTransactionsRequest', 'producer_id_filters')
     else:
-        f_producer_id_filters, pos = _c.unpack_array('q', 8, buf, pos, n2)
+        f_producer_id_filters, pos = _c.unpack_array('q', 8, buf, pos, n3)
     f_duration_filter, = _S_q.unpack_from(buf, pos)
     pos += 8
     uk: list[tuple[int, bytes]] | None = None

@@ -24,7 +24,7 @@ class TransactionState(msgspec.Struct, kw_only=True):
     # The current transaction state of the producer [v0+]
     transaction_state: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class ListTransactionsResponse(msgspec.Struct, kw_only=True):
     # [v0+]
     transaction_states: list[TransactionState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -72,12 +72,12 @@ def _w_ListTransactionsResponse_0(o: ListTransactionsResponse, w: _c.Writer) -> 
     buf += _S_ih.pack(o.throttle_time_ms, o.error_code)
     a1 = o.unknown_state_filters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
-    a2 = o.transaction_states
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_TransactionState_0(e, w)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
+    a3 = o.transaction_states
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_TransactionState_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -111,16 +111,16 @@ def _r_ListTransactionsResponse_0(buf: _c.Buffer, pos: int) -> tuple[ListTransac
     else:
         f_unknown_state_filters = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_unknown_state_filters.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 11)
-    if n2 < 0:
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_unknown_state_filters.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 11)
+    if n3 < 0:
         raise _c.null_where_required('ListTransactionsResponse', 'transaction_states')
     else:
         f_transaction_states = []
-        for _ in range(n2):
-            e, pos = _r_TransactionState_0(buf, pos)
-            f_transaction_states.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TransactionState_0(buf, pos)
+            f_transaction_states.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class MetadataRequestTopic(msgspec.Struct, kw_only=True):
     # The topic name. [v0+, nullable v10+, entity topicName]
     name: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class MetadataRequest(msgspec.Struct, kw_only=True):
     # Whether to include topic authorized operations. [v8+]
     include_topic_authorized_operations: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,9 +66,11 @@ def _w_MetadataRequest_0(o: MetadataRequest, w: _c.Writer) -> None:
         raise _c.absent_field('MetadataRequest', 'include_topic_authorized_operations')
     buf = w.buf
     a1 = o.topics
+    if a1 is None:
+        raise _c.null_value('topics')
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_MetadataRequestTopic_0(e2, w)
 
 
 def _w_MetadataRequest_1(o: MetadataRequest, w: _c.Writer) -> None:
@@ -84,8 +86,8 @@ def _w_MetadataRequest_1(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_MetadataRequestTopic_0(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_0(e2, w)
         buf = w.buf
 
 
@@ -100,8 +102,8 @@ def _w_MetadataRequest_4(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_MetadataRequestTopic_0(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_0(e2, w)
         buf = w.buf
     buf += _S_o.pack(o.allow_auto_topic_creation)
 
@@ -113,8 +115,8 @@ def _w_MetadataRequest_8(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_MetadataRequestTopic_0(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_0(e2, w)
         buf = w.buf
     buf += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
 
@@ -136,8 +138,8 @@ def _w_MetadataRequest_9(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_MetadataRequestTopic_9(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_9(e2, w)
         buf = w.buf
     buf += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -165,8 +167,8 @@ def _w_MetadataRequest_10(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_MetadataRequestTopic_10(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_10(e2, w)
         buf = w.buf
     buf += _S_ooo.pack(o.allow_auto_topic_creation, o.include_cluster_authorized_operations, o.include_topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -185,8 +187,8 @@ def _w_MetadataRequest_11(o: MetadataRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_MetadataRequestTopic_10(e, w)
+        for e2 in a1:
+            _w_MetadataRequestTopic_10(e2, w)
         buf = w.buf
     buf += _S_oo.pack(o.allow_auto_topic_creation, o.include_topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -208,8 +210,8 @@ def _r_MetadataRequest_0(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, int
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return MetadataRequest(topics=f_topics), pos
 
 
@@ -220,8 +222,8 @@ def _r_MetadataRequest_1(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, int
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return MetadataRequest(topics=f_topics), pos
 
 
@@ -232,8 +234,8 @@ def _r_MetadataRequest_4(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, int
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     f_allow_auto_topic_creation, = _S_o.unpack_from(buf, pos)
     pos += 1
     return MetadataRequest(topics=f_topics, allow_auto_topic_creation=f_allow_auto_topic_creation), pos
@@ -246,8 +248,8 @@ def _r_MetadataRequest_8(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, int
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(buf, pos)
     pos += 3
     return MetadataRequest(topics=f_topics, allow_auto_topic_creation=f_allow_auto_topic_creation, include_cluster_authorized_operations=f_include_cluster_authorized_operations, include_topic_authorized_operations=f_include_topic_authorized_operations), pos
@@ -273,8 +275,8 @@ def _r_MetadataRequest_9(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, int
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_9(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_9(buf, pos)
+            f_topics.append(e2)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(buf, pos)
     pos += 3
     uk: list[tuple[int, bytes]] | None = None
@@ -309,8 +311,8 @@ def _r_MetadataRequest_10(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, in
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_10(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_10(buf, pos)
+            f_topics.append(e2)
     f_allow_auto_topic_creation, f_include_cluster_authorized_operations, f_include_topic_authorized_operations = _S_ooo.unpack_from(buf, pos)
     pos += 3
     uk: list[tuple[int, bytes]] | None = None
@@ -331,8 +333,8 @@ def _r_MetadataRequest_11(buf: _c.Buffer, pos: int) -> tuple[MetadataRequest, in
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_MetadataRequestTopic_10(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_MetadataRequestTopic_10(buf, pos)
+            f_topics.append(e2)
     f_allow_auto_topic_creation, f_include_topic_authorized_operations = _S_oo.unpack_from(buf, pos)
     pos += 2
     uk: list[tuple[int, bytes]] | None = None

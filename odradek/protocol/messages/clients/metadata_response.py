@@ -28,7 +28,7 @@ class MetadataResponseBroker(msgspec.Struct, kw_only=True):
     # ignorable]
     rack: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -57,7 +57,7 @@ class MetadataResponsePartition(msgspec.Struct, kw_only=True):
     # The set of offline replicas of this partition. [v5+, ignorable, entity brokerId]
     offline_replicas: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -85,7 +85,7 @@ class MetadataResponseTopic(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this topic. [v8+]
     topic_authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -113,7 +113,7 @@ class MetadataResponse(msgspec.Struct, kw_only=True):
     # 32-bit bitfield to represent authorized operations for this cluster. [v8-10]
     cluster_authorized_operations: int = -2147483648
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -137,9 +137,9 @@ def _w_MetadataResponsePartition_0(o: MetadataResponsePartition, w: _c.Writer) -
     a1 = o.replica_nodes
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr_nodes
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
+    a3 = o.isr_nodes
+    _c.write_array_length(buf, len(a3), False)
+    buf += _c.pack_array('i', a3)
 
 
 def _w_MetadataResponseTopic_0(o: MetadataResponseTopic, w: _c.Writer) -> None:
@@ -150,8 +150,8 @@ def _w_MetadataResponseTopic_0(o: MetadataResponseTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_0(e2, w)
 
 
 def _w_MetadataResponse_0(o: MetadataResponse, w: _c.Writer) -> None:
@@ -160,13 +160,13 @@ def _w_MetadataResponse_0(o: MetadataResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_0(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_0(e2, w)
     buf = w.buf
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_0(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_0(e4, w)
 
 
 def _w_MetadataResponseBroker_1(o: MetadataResponseBroker, w: _c.Writer) -> None:
@@ -186,8 +186,8 @@ def _w_MetadataResponseTopic_1(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_0(e2, w)
 
 
 def _w_MetadataResponse_1(o: MetadataResponse, w: _c.Writer) -> None:
@@ -196,14 +196,14 @@ def _w_MetadataResponse_1(o: MetadataResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_1(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_1(e4, w)
 
 
 def _w_MetadataResponse_2(o: MetadataResponse, w: _c.Writer) -> None:
@@ -212,15 +212,15 @@ def _w_MetadataResponse_2(o: MetadataResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_1(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_1(e4, w)
 
 
 def _w_MetadataResponse_3(o: MetadataResponse, w: _c.Writer) -> None:
@@ -230,15 +230,15 @@ def _w_MetadataResponse_3(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_1(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_1(e4, w)
 
 
 def _w_MetadataResponsePartition_5(o: MetadataResponsePartition, w: _c.Writer) -> None:
@@ -247,12 +247,12 @@ def _w_MetadataResponsePartition_5(o: MetadataResponsePartition, w: _c.Writer) -
     a1 = o.replica_nodes
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr_nodes
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.isr_nodes
     _c.write_array_length(buf, len(a3), False)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), False)
+    buf += _c.pack_array('i', a5)
 
 
 def _w_MetadataResponseTopic_5(o: MetadataResponseTopic, w: _c.Writer) -> None:
@@ -264,8 +264,8 @@ def _w_MetadataResponseTopic_5(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponsePartition_5(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_5(e2, w)
 
 
 def _w_MetadataResponse_5(o: MetadataResponse, w: _c.Writer) -> None:
@@ -275,15 +275,15 @@ def _w_MetadataResponse_5(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_5(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_5(e4, w)
 
 
 def _w_MetadataResponsePartition_7(o: MetadataResponsePartition, w: _c.Writer) -> None:
@@ -292,12 +292,12 @@ def _w_MetadataResponsePartition_7(o: MetadataResponsePartition, w: _c.Writer) -
     a1 = o.replica_nodes
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr_nodes
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.isr_nodes
     _c.write_array_length(buf, len(a3), False)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), False)
+    buf += _c.pack_array('i', a5)
 
 
 def _w_MetadataResponseTopic_7(o: MetadataResponseTopic, w: _c.Writer) -> None:
@@ -309,8 +309,8 @@ def _w_MetadataResponseTopic_7(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponsePartition_7(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_7(e2, w)
 
 
 def _w_MetadataResponse_7(o: MetadataResponse, w: _c.Writer) -> None:
@@ -320,15 +320,15 @@ def _w_MetadataResponse_7(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_7(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_7(e4, w)
 
 
 def _w_MetadataResponseTopic_8(o: MetadataResponseTopic, w: _c.Writer) -> None:
@@ -338,8 +338,8 @@ def _w_MetadataResponseTopic_8(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponsePartition_7(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_7(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.topic_authorized_operations)
 
@@ -349,15 +349,15 @@ def _w_MetadataResponse_8(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MetadataResponseBroker_1(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_MetadataResponseTopic_8(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_MetadataResponseTopic_8(e4, w)
     buf = w.buf
     buf += _S_i.pack(o.cluster_authorized_operations)
 
@@ -381,12 +381,12 @@ def _w_MetadataResponsePartition_9(o: MetadataResponsePartition, w: _c.Writer) -
     a1 = o.replica_nodes
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr_nodes
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.isr_nodes
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -401,8 +401,8 @@ def _w_MetadataResponseTopic_9(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponsePartition_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_9(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -417,15 +417,15 @@ def _w_MetadataResponse_9(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponseBroker_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_MetadataResponseTopic_9(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_MetadataResponseTopic_9(e4, w)
     buf = w.buf
     buf += _S_i.pack(o.cluster_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -443,8 +443,8 @@ def _w_MetadataResponseTopic_10(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponsePartition_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_9(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -459,15 +459,15 @@ def _w_MetadataResponse_10(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponseBroker_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_MetadataResponseTopic_10(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_MetadataResponseTopic_10(e4, w)
     buf = w.buf
     buf += _S_i.pack(o.cluster_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -484,15 +484,15 @@ def _w_MetadataResponse_11(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponseBroker_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_MetadataResponseTopic_10(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_MetadataResponseTopic_10(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -509,8 +509,8 @@ def _w_MetadataResponseTopic_12(o: MetadataResponseTopic, w: _c.Writer) -> None:
     buf += _S_o.pack(o.is_internal)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponsePartition_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponsePartition_9(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.topic_authorized_operations)
     uk = o.unknown_tagged_fields
@@ -527,15 +527,15 @@ def _w_MetadataResponse_12(o: MetadataResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.brokers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MetadataResponseBroker_9(e, w)
+    for e2 in a1:
+        _w_MetadataResponseBroker_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.cluster_id)
     buf += _S_i.pack(o.controller_id)
-    a2 = o.topics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_MetadataResponseTopic_12(e, w)
+    a3 = o.topics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_MetadataResponseTopic_12(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -579,8 +579,8 @@ def _r_MetadataResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return MetadataResponseTopic(error_code=f_error_code, name=f_name, partitions=f_partitions), pos
 
 
@@ -591,16 +591,16 @@ def _r_MetadataResponse_0(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_0(buf, pos)
-            f_brokers.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 8)
-    if n2 < 0:
+            e2, pos = _r_MetadataResponseBroker_0(buf, pos)
+            f_brokers.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 8)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_0(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_0(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(brokers=f_brokers, topics=f_topics), pos
 
 
@@ -626,8 +626,8 @@ def _r_MetadataResponseTopic_1(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return MetadataResponseTopic(error_code=f_error_code, name=f_name, is_internal=f_is_internal, partitions=f_partitions), pos
 
 
@@ -638,18 +638,18 @@ def _r_MetadataResponse_1(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 9)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 9)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_1(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_1(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(brokers=f_brokers, controller_id=f_controller_id, topics=f_topics), pos
 
 
@@ -660,19 +660,19 @@ def _r_MetadataResponse_2(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 9)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 9)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_1(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_1(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(brokers=f_brokers, cluster_id=f_cluster_id, controller_id=f_controller_id, topics=f_topics), pos
 
 
@@ -685,19 +685,19 @@ def _r_MetadataResponse_3(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 9)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 9)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_1(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_1(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(throttle_time_ms=f_throttle_time_ms, brokers=f_brokers, cluster_id=f_cluster_id, controller_id=f_controller_id, topics=f_topics), pos
 
 
@@ -734,8 +734,8 @@ def _r_MetadataResponseTopic_5(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_5(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_5(buf, pos)
+            f_partitions.append(e2)
     return MetadataResponseTopic(error_code=f_error_code, name=f_name, is_internal=f_is_internal, partitions=f_partitions), pos
 
 
@@ -748,19 +748,19 @@ def _r_MetadataResponse_5(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 9)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 9)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_5(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_5(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(throttle_time_ms=f_throttle_time_ms, brokers=f_brokers, cluster_id=f_cluster_id, controller_id=f_controller_id, topics=f_topics), pos
 
 
@@ -797,8 +797,8 @@ def _r_MetadataResponseTopic_7(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_7(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_7(buf, pos)
+            f_partitions.append(e2)
     return MetadataResponseTopic(error_code=f_error_code, name=f_name, is_internal=f_is_internal, partitions=f_partitions), pos
 
 
@@ -811,19 +811,19 @@ def _r_MetadataResponse_7(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 9)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 9)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_7(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_7(buf, pos)
+            f_topics.append(e4)
     return MetadataResponse(throttle_time_ms=f_throttle_time_ms, brokers=f_brokers, cluster_id=f_cluster_id, controller_id=f_controller_id, topics=f_topics), pos
 
 
@@ -839,8 +839,8 @@ def _r_MetadataResponseTopic_8(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_7(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_7(buf, pos)
+            f_partitions.append(e2)
     f_topic_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     return MetadataResponseTopic(error_code=f_error_code, name=f_name, is_internal=f_is_internal, partitions=f_partitions, topic_authorized_operations=f_topic_authorized_operations), pos
@@ -855,19 +855,19 @@ def _r_MetadataResponse_8(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_1(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_1(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, False, 13)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, False, 13)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_8(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_8(buf, pos)
+            f_topics.append(e4)
     f_cluster_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     return MetadataResponse(throttle_time_ms=f_throttle_time_ms, brokers=f_brokers, cluster_id=f_cluster_id, controller_id=f_controller_id, topics=f_topics, cluster_authorized_operations=f_cluster_authorized_operations), pos
@@ -932,8 +932,8 @@ def _r_MetadataResponseTopic_9(buf: _c.Buffer, pos: int) -> tuple[MetadataRespon
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_9(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_9(buf, pos)
+            f_partitions.append(e2)
     f_topic_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -956,19 +956,19 @@ def _r_MetadataResponse_9(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, i
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_9(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_9(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_compact_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, True, 10)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 10)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_9(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_9(buf, pos)
+            f_topics.append(e4)
     f_cluster_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -995,8 +995,8 @@ def _r_MetadataResponseTopic_10(buf: _c.Buffer, pos: int) -> tuple[MetadataRespo
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_9(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_9(buf, pos)
+            f_partitions.append(e2)
     f_topic_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -1019,19 +1019,19 @@ def _r_MetadataResponse_10(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, 
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_9(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_9(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_compact_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, True, 26)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 26)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_10(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_10(buf, pos)
+            f_topics.append(e4)
     f_cluster_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -1054,19 +1054,19 @@ def _r_MetadataResponse_11(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, 
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_9(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_9(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_compact_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, True, 26)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 26)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_10(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_10(buf, pos)
+            f_topics.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -1091,8 +1091,8 @@ def _r_MetadataResponseTopic_12(buf: _c.Buffer, pos: int) -> tuple[MetadataRespo
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponsePartition_9(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_MetadataResponsePartition_9(buf, pos)
+            f_partitions.append(e2)
     f_topic_authorized_operations, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -1115,19 +1115,19 @@ def _r_MetadataResponse_12(buf: _c.Buffer, pos: int) -> tuple[MetadataResponse, 
     else:
         f_brokers = []
         for _ in range(n1):
-            e, pos = _r_MetadataResponseBroker_9(buf, pos)
-            f_brokers.append(e)
+            e2, pos = _r_MetadataResponseBroker_9(buf, pos)
+            f_brokers.append(e2)
     f_cluster_id, pos = _c.read_compact_nullable_string(buf, pos)
     f_controller_id, = _S_i.unpack_from(buf, pos)
     pos += 4
-    n2, pos = _c.read_array_length(buf, pos, True, 26)
-    if n2 < 0:
+    n3, pos = _c.read_array_length(buf, pos, True, 26)
+    if n3 < 0:
         raise _c.null_where_required('MetadataResponse', 'topics')
     else:
         f_topics = []
-        for _ in range(n2):
-            e, pos = _r_MetadataResponseTopic_12(buf, pos)
-            f_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_MetadataResponseTopic_12(buf, pos)
+            f_topics.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

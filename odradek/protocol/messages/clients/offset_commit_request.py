@@ -30,7 +30,7 @@ class OffsetCommitRequestPartition(msgspec.Struct, kw_only=True):
     # Any associated metadata the client wants to keep. [v0+, nullable v0+]
     committed_metadata: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class OffsetCommitRequestTopic(msgspec.Struct, kw_only=True):
     # Each partition to commit offsets for. [v0+]
     partitions: list[OffsetCommitRequestPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,7 +71,7 @@ class OffsetCommitRequest(msgspec.Struct, kw_only=True):
     # The topics to commit offsets for. [v0+]
     topics: list[OffsetCommitRequestTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -95,8 +95,8 @@ def _w_OffsetCommitRequestTopic_0(o: OffsetCommitRequestTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestPartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestPartition_0(e2, w)
 
 
 def _w_OffsetCommitRequest_0(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -106,8 +106,8 @@ def _w_OffsetCommitRequest_0(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_0(e2, w)
 
 
 def _w_OffsetCommitRequestPartition_1(o: OffsetCommitRequestPartition, w: _c.Writer) -> None:
@@ -121,8 +121,8 @@ def _w_OffsetCommitRequestTopic_1(o: OffsetCommitRequestTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestPartition_1(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestPartition_1(e2, w)
 
 
 def _w_OffsetCommitRequest_1(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -134,8 +134,8 @@ def _w_OffsetCommitRequest_1(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_1(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_1(e2, w)
 
 
 def _w_OffsetCommitRequest_2(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -148,8 +148,8 @@ def _w_OffsetCommitRequest_2(o: OffsetCommitRequest, w: _c.Writer) -> None:
     buf += _S_q.pack(o.retention_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_0(e2, w)
 
 
 def _w_OffsetCommitRequest_5(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -161,8 +161,8 @@ def _w_OffsetCommitRequest_5(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_0(e2, w)
 
 
 def _w_OffsetCommitRequestPartition_6(o: OffsetCommitRequestPartition, w: _c.Writer) -> None:
@@ -178,8 +178,8 @@ def _w_OffsetCommitRequestTopic_6(o: OffsetCommitRequestTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestPartition_6(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestPartition_6(e2, w)
 
 
 def _w_OffsetCommitRequest_6(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -191,8 +191,8 @@ def _w_OffsetCommitRequest_6(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_6(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_6(e2, w)
 
 
 def _w_OffsetCommitRequest_7(o: OffsetCommitRequest, w: _c.Writer) -> None:
@@ -203,8 +203,8 @@ def _w_OffsetCommitRequest_7(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.group_instance_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_6(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_6(e2, w)
 
 
 def _w_OffsetCommitRequestPartition_8(o: OffsetCommitRequestPartition, w: _c.Writer) -> None:
@@ -225,8 +225,8 @@ def _w_OffsetCommitRequestTopic_8(o: OffsetCommitRequestTopic, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetCommitRequestPartition_8(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestPartition_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -243,8 +243,8 @@ def _w_OffsetCommitRequest_8(o: OffsetCommitRequest, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.group_instance_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetCommitRequestTopic_8(e, w)
+    for e2 in a1:
+        _w_OffsetCommitRequestTopic_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -268,8 +268,8 @@ def _r_OffsetCommitRequestTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetCommi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitRequestPartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetCommitRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -281,8 +281,8 @@ def _r_OffsetCommitRequest_0(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, topics=f_topics), pos
 
 
@@ -301,8 +301,8 @@ def _r_OffsetCommitRequestTopic_1(buf: _c.Buffer, pos: int) -> tuple[OffsetCommi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestPartition_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitRequestPartition_1(buf, pos)
+            f_partitions.append(e2)
     return OffsetCommitRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -317,8 +317,8 @@ def _r_OffsetCommitRequest_1(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_1(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, generation_id_or_member_epoch=f_generation_id_or_member_epoch, member_id=f_member_id, topics=f_topics), pos
 
 
@@ -335,8 +335,8 @@ def _r_OffsetCommitRequest_2(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, generation_id_or_member_epoch=f_generation_id_or_member_epoch, member_id=f_member_id, retention_time_ms=f_retention_time_ms, topics=f_topics), pos
 
 
@@ -351,8 +351,8 @@ def _r_OffsetCommitRequest_5(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, generation_id_or_member_epoch=f_generation_id_or_member_epoch, member_id=f_member_id, topics=f_topics), pos
 
 
@@ -371,8 +371,8 @@ def _r_OffsetCommitRequestTopic_6(buf: _c.Buffer, pos: int) -> tuple[OffsetCommi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestPartition_6(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitRequestPartition_6(buf, pos)
+            f_partitions.append(e2)
     return OffsetCommitRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -387,8 +387,8 @@ def _r_OffsetCommitRequest_6(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_6(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, generation_id_or_member_epoch=f_generation_id_or_member_epoch, member_id=f_member_id, topics=f_topics), pos
 
 
@@ -404,8 +404,8 @@ def _r_OffsetCommitRequest_7(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_6(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitRequest(group_id=f_group_id, generation_id_or_member_epoch=f_generation_id_or_member_epoch, member_id=f_member_id, group_instance_id=f_group_instance_id, topics=f_topics), pos
 
 
@@ -432,8 +432,8 @@ def _r_OffsetCommitRequestTopic_8(buf: _c.Buffer, pos: int) -> tuple[OffsetCommi
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestPartition_8(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitRequestPartition_8(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -457,8 +457,8 @@ def _r_OffsetCommitRequest_8(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitRequestTopic_8(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitRequestTopic_8(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

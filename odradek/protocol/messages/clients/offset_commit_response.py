@@ -21,7 +21,7 @@ class OffsetCommitResponsePartition(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class OffsetCommitResponseTopic(msgspec.Struct, kw_only=True):
     # The responses for each partition in the topic. [v0+]
     partitions: list[OffsetCommitResponsePartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class OffsetCommitResponse(msgspec.Struct, kw_only=True):
     # The responses for each topic. [v0+]
     topics: list[OffsetCommitResponseTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,16 +68,16 @@ def _w_OffsetCommitResponseTopic_0(o: OffsetCommitResponseTopic, w: _c.Writer) -
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitResponsePartition_0(e2, w)
 
 
 def _w_OffsetCommitResponse_0(o: OffsetCommitResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitResponseTopic_0(e2, w)
 
 
 def _w_OffsetCommitResponse_3(o: OffsetCommitResponse, w: _c.Writer) -> None:
@@ -85,8 +85,8 @@ def _w_OffsetCommitResponse_3(o: OffsetCommitResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetCommitResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetCommitResponseTopic_0(e2, w)
 
 
 def _w_OffsetCommitResponsePartition_8(o: OffsetCommitResponsePartition, w: _c.Writer) -> None:
@@ -104,8 +104,8 @@ def _w_OffsetCommitResponseTopic_8(o: OffsetCommitResponseTopic, w: _c.Writer) -
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetCommitResponsePartition_8(e, w)
+    for e2 in a1:
+        _w_OffsetCommitResponsePartition_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -119,8 +119,8 @@ def _w_OffsetCommitResponse_8(o: OffsetCommitResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetCommitResponseTopic_8(e, w)
+    for e2 in a1:
+        _w_OffsetCommitResponseTopic_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -143,8 +143,8 @@ def _r_OffsetCommitResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetComm
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetCommitResponseTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -155,8 +155,8 @@ def _r_OffsetCommitResponse_0(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitResponse(topics=f_topics), pos
 
 
@@ -169,8 +169,8 @@ def _r_OffsetCommitResponse_3(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetCommitResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -196,8 +196,8 @@ def _r_OffsetCommitResponseTopic_8(buf: _c.Buffer, pos: int) -> tuple[OffsetComm
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitResponsePartition_8(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetCommitResponsePartition_8(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -218,8 +218,8 @@ def _r_OffsetCommitResponse_8(buf: _c.Buffer, pos: int) -> tuple[OffsetCommitRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetCommitResponseTopic_8(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetCommitResponseTopic_8(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

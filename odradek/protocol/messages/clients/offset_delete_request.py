@@ -54,8 +54,8 @@ def _w_OffsetDeleteRequestTopic_0(o: OffsetDeleteRequestTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetDeleteRequestPartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetDeleteRequestPartition_0(e2, w)
 
 
 def _w_OffsetDeleteRequest_0(o: OffsetDeleteRequest, w: _c.Writer) -> None:
@@ -63,8 +63,8 @@ def _w_OffsetDeleteRequest_0(o: OffsetDeleteRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetDeleteRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetDeleteRequestTopic_0(e2, w)
 
 
 def _r_OffsetDeleteRequestPartition_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDeleteRequestPartition, int]:
@@ -81,8 +81,8 @@ def _r_OffsetDeleteRequestTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDelet
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetDeleteRequestPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetDeleteRequestPartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetDeleteRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -94,8 +94,8 @@ def _r_OffsetDeleteRequest_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDeleteRequ
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetDeleteRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetDeleteRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetDeleteRequest(group_id=f_group_id, topics=f_topics), pos
 
 

@@ -62,8 +62,8 @@ def _w_OffsetDeleteResponseTopic_0(o: OffsetDeleteResponseTopic, w: _c.Writer) -
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetDeleteResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetDeleteResponsePartition_0(e2, w)
 
 
 def _w_OffsetDeleteResponse_0(o: OffsetDeleteResponse, w: _c.Writer) -> None:
@@ -71,8 +71,8 @@ def _w_OffsetDeleteResponse_0(o: OffsetDeleteResponse, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.error_code, o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetDeleteResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetDeleteResponseTopic_0(e2, w)
 
 
 def _r_OffsetDeleteResponsePartition_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDeleteResponsePartition, int]:
@@ -89,8 +89,8 @@ def _r_OffsetDeleteResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDele
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetDeleteResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetDeleteResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetDeleteResponseTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -103,8 +103,8 @@ def _r_OffsetDeleteResponse_0(buf: _c.Buffer, pos: int) -> tuple[OffsetDeleteRes
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetDeleteResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetDeleteResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetDeleteResponse(error_code=f_error_code, throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 

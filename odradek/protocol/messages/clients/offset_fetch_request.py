@@ -21,7 +21,7 @@ class OffsetFetchRequestTopic(msgspec.Struct, kw_only=True):
     # The partition indexes we would like to fetch offsets for. [v0-7]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class OffsetFetchRequestTopics(msgspec.Struct, kw_only=True):
     # The partition indexes we would like to fetch offsets for. [v8+]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,7 +55,7 @@ class OffsetFetchRequestGroup(msgspec.Struct, kw_only=True):
     # [v8+, nullable v8+]
     topics: list[OffsetFetchRequestTopics] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class OffsetFetchRequest(msgspec.Struct, kw_only=True):
     # for the partitions. [v7+]
     require_stable: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -102,9 +102,11 @@ def _w_OffsetFetchRequest_0(o: OffsetFetchRequest, w: _c.Writer) -> None:
     buf = w.buf
     _c.write_string(buf, o.group_id)
     a1 = o.topics
+    if a1 is None:
+        raise _c.null_value('topics')
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetFetchRequestTopic_0(e2, w)
 
 
 def _w_OffsetFetchRequest_2(o: OffsetFetchRequest, w: _c.Writer) -> None:
@@ -119,8 +121,8 @@ def _w_OffsetFetchRequest_2(o: OffsetFetchRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_OffsetFetchRequestTopic_0(e, w)
+        for e2 in a1:
+            _w_OffsetFetchRequestTopic_0(e2, w)
         buf = w.buf
 
 
@@ -149,8 +151,8 @@ def _w_OffsetFetchRequest_6(o: OffsetFetchRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_OffsetFetchRequestTopic_6(e, w)
+        for e2 in a1:
+            _w_OffsetFetchRequestTopic_6(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -169,8 +171,8 @@ def _w_OffsetFetchRequest_7(o: OffsetFetchRequest, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_OffsetFetchRequestTopic_6(e, w)
+        for e2 in a1:
+            _w_OffsetFetchRequestTopic_6(e2, w)
         buf = w.buf
     buf += _S_o.pack(o.require_stable)
     uk = o.unknown_tagged_fields
@@ -201,8 +203,8 @@ def _w_OffsetFetchRequestGroup_8(o: OffsetFetchRequestGroup, w: _c.Writer) -> No
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_OffsetFetchRequestTopics_8(e, w)
+        for e2 in a1:
+            _w_OffsetFetchRequestTopics_8(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -219,8 +221,8 @@ def _w_OffsetFetchRequest_8(o: OffsetFetchRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchRequestGroup_8(e, w)
+    for e2 in a1:
+        _w_OffsetFetchRequestGroup_8(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.require_stable)
     uk = o.unknown_tagged_fields
@@ -240,8 +242,8 @@ def _w_OffsetFetchRequestGroup_9(o: OffsetFetchRequestGroup, w: _c.Writer) -> No
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_OffsetFetchRequestTopics_8(e, w)
+        for e2 in a1:
+            _w_OffsetFetchRequestTopics_8(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -258,8 +260,8 @@ def _w_OffsetFetchRequest_9(o: OffsetFetchRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchRequestGroup_9(e, w)
+    for e2 in a1:
+        _w_OffsetFetchRequestGroup_9(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.require_stable)
     uk = o.unknown_tagged_fields
@@ -287,8 +289,8 @@ def _r_OffsetFetchRequest_0(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetFetchRequest(group_id=f_group_id, topics=f_topics), pos
 
 
@@ -300,8 +302,8 @@ def _r_OffsetFetchRequest_2(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetFetchRequest(group_id=f_group_id, topics=f_topics), pos
 
 
@@ -331,8 +333,8 @@ def _r_OffsetFetchRequest_6(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopic_6(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -352,8 +354,8 @@ def _r_OffsetFetchRequest_7(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopic_6(buf, pos)
+            f_topics.append(e2)
     f_require_stable, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None
@@ -393,8 +395,8 @@ def _r_OffsetFetchRequestGroup_8(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopics_8(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopics_8(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -413,8 +415,8 @@ def _r_OffsetFetchRequest_8(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestGroup_8(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_OffsetFetchRequestGroup_8(buf, pos)
+            f_groups.append(e2)
     f_require_stable, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None
@@ -439,8 +441,8 @@ def _r_OffsetFetchRequestGroup_9(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchR
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestTopics_8(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchRequestTopics_8(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -459,8 +461,8 @@ def _r_OffsetFetchRequest_9(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchReques
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchRequestGroup_9(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_OffsetFetchRequestGroup_9(buf, pos)
+            f_groups.append(e2)
     f_require_stable, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

@@ -30,7 +30,7 @@ class OffsetFetchResponsePartition(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v0-7]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class OffsetFetchResponseTopic(msgspec.Struct, kw_only=True):
     # The responses per partition [v0-7]
     partitions: list[OffsetFetchResponsePartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class OffsetFetchResponsePartitions(msgspec.Struct, kw_only=True):
     # The partition-level error code, or 0 if there was no error. [v8+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,7 +78,7 @@ class OffsetFetchResponseTopics(msgspec.Struct, kw_only=True):
     # The responses per partition [v8+]
     partitions: list[OffsetFetchResponsePartitions] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -94,7 +94,7 @@ class OffsetFetchResponseGroup(msgspec.Struct, kw_only=True):
     # The group-level error code, or 0 if there was no error. [v8+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -116,7 +116,7 @@ class OffsetFetchResponse(msgspec.Struct, kw_only=True):
     # The responses per group id. [v8+]
     groups: list[OffsetFetchResponseGroup] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -138,8 +138,8 @@ def _w_OffsetFetchResponseTopic_0(o: OffsetFetchResponseTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponsePartition_0(e2, w)
 
 
 def _w_OffsetFetchResponse_0(o: OffsetFetchResponse, w: _c.Writer) -> None:
@@ -148,8 +148,8 @@ def _w_OffsetFetchResponse_0(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopic_0(e2, w)
 
 
 def _w_OffsetFetchResponse_2(o: OffsetFetchResponse, w: _c.Writer) -> None:
@@ -158,8 +158,8 @@ def _w_OffsetFetchResponse_2(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopic_0(e2, w)
     buf = w.buf
     buf += _S_h.pack(o.error_code)
 
@@ -171,8 +171,8 @@ def _w_OffsetFetchResponse_3(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopic_0(e2, w)
     buf = w.buf
     buf += _S_h.pack(o.error_code)
 
@@ -189,8 +189,8 @@ def _w_OffsetFetchResponseTopic_5(o: OffsetFetchResponseTopic, w: _c.Writer) -> 
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponsePartition_5(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponsePartition_5(e2, w)
 
 
 def _w_OffsetFetchResponse_5(o: OffsetFetchResponse, w: _c.Writer) -> None:
@@ -200,8 +200,8 @@ def _w_OffsetFetchResponse_5(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetFetchResponseTopic_5(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopic_5(e2, w)
     buf = w.buf
     buf += _S_h.pack(o.error_code)
 
@@ -223,8 +223,8 @@ def _w_OffsetFetchResponseTopic_6(o: OffsetFetchResponseTopic, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchResponsePartition_6(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponsePartition_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -240,8 +240,8 @@ def _w_OffsetFetchResponse_6(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchResponseTopic_6(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopic_6(e2, w)
     buf = w.buf
     buf += _S_h.pack(o.error_code)
     uk = o.unknown_tagged_fields
@@ -268,8 +268,8 @@ def _w_OffsetFetchResponseTopics_8(o: OffsetFetchResponseTopics, w: _c.Writer) -
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchResponsePartitions_8(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponsePartitions_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -283,8 +283,8 @@ def _w_OffsetFetchResponseGroup_8(o: OffsetFetchResponseGroup, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchResponseTopics_8(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseTopics_8(e2, w)
     buf = w.buf
     buf += _S_h.pack(o.error_code)
     uk = o.unknown_tagged_fields
@@ -301,8 +301,8 @@ def _w_OffsetFetchResponse_8(o: OffsetFetchResponse, w: _c.Writer) -> None:
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.groups
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetFetchResponseGroup_8(e, w)
+    for e2 in a1:
+        _w_OffsetFetchResponseGroup_8(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -328,8 +328,8 @@ def _r_OffsetFetchResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetFetch
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetFetchResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetFetchResponseTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -340,8 +340,8 @@ def _r_OffsetFetchResponse_0(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetFetchResponse(topics=f_topics), pos
 
 
@@ -352,8 +352,8 @@ def _r_OffsetFetchResponse_2(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     f_error_code, = _S_h.unpack_from(buf, pos)
     pos += 2
     return OffsetFetchResponse(topics=f_topics, error_code=f_error_code), pos
@@ -368,8 +368,8 @@ def _r_OffsetFetchResponse_3(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     f_error_code, = _S_h.unpack_from(buf, pos)
     pos += 2
     return OffsetFetchResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics, error_code=f_error_code), pos
@@ -392,8 +392,8 @@ def _r_OffsetFetchResponseTopic_5(buf: _c.Buffer, pos: int) -> tuple[OffsetFetch
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponsePartition_5(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetFetchResponsePartition_5(buf, pos)
+            f_partitions.append(e2)
     return OffsetFetchResponseTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -406,8 +406,8 @@ def _r_OffsetFetchResponse_5(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopic_5(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopic_5(buf, pos)
+            f_topics.append(e2)
     f_error_code, = _S_h.unpack_from(buf, pos)
     pos += 2
     return OffsetFetchResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics, error_code=f_error_code), pos
@@ -438,8 +438,8 @@ def _r_OffsetFetchResponseTopic_6(buf: _c.Buffer, pos: int) -> tuple[OffsetFetch
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponsePartition_6(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetFetchResponsePartition_6(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -460,8 +460,8 @@ def _r_OffsetFetchResponse_6(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopic_6(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopic_6(buf, pos)
+            f_topics.append(e2)
     f_error_code, = _S_h.unpack_from(buf, pos)
     pos += 2
     uk: list[tuple[int, bytes]] | None = None
@@ -500,8 +500,8 @@ def _r_OffsetFetchResponseTopics_8(buf: _c.Buffer, pos: int) -> tuple[OffsetFetc
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponsePartitions_8(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetFetchResponsePartitions_8(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -521,8 +521,8 @@ def _r_OffsetFetchResponseGroup_8(buf: _c.Buffer, pos: int) -> tuple[OffsetFetch
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseTopics_8(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetFetchResponseTopics_8(buf, pos)
+            f_topics.append(e2)
     f_error_code, = _S_h.unpack_from(buf, pos)
     pos += 2
     uk: list[tuple[int, bytes]] | None = None
@@ -545,8 +545,8 @@ def _r_OffsetFetchResponse_8(buf: _c.Buffer, pos: int) -> tuple[OffsetFetchRespo
     else:
         f_groups = []
         for _ in range(n1):
-            e, pos = _r_OffsetFetchResponseGroup_8(buf, pos)
-            f_groups.append(e)
+            e2, pos = _r_OffsetFetchResponseGroup_8(buf, pos)
+            f_groups.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

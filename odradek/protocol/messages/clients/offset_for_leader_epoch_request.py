@@ -27,7 +27,7 @@ class OffsetForLeaderPartition(msgspec.Struct, kw_only=True):
     # The epoch to look up an offset for. [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class OffsetForLeaderTopic(msgspec.Struct, kw_only=True):
     # Each partition to get offsets for. [v0+]
     partitions: list[OffsetForLeaderPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class OffsetForLeaderEpochRequest(msgspec.Struct, kw_only=True):
     # Each topic to get offsets for. [v0+]
     topics: list[OffsetForLeaderTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,16 +75,16 @@ def _w_OffsetForLeaderTopic_0(o: OffsetForLeaderTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderPartition_0(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderPartition_0(e2, w)
 
 
 def _w_OffsetForLeaderEpochRequest_0(o: OffsetForLeaderEpochRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopic_0(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopic_0(e2, w)
 
 
 def _w_OffsetForLeaderPartition_2(o: OffsetForLeaderPartition, w: _c.Writer) -> None:
@@ -97,16 +97,16 @@ def _w_OffsetForLeaderTopic_2(o: OffsetForLeaderTopic, w: _c.Writer) -> None:
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderPartition_2(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderPartition_2(e2, w)
 
 
 def _w_OffsetForLeaderEpochRequest_2(o: OffsetForLeaderEpochRequest, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopic_2(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopic_2(e2, w)
 
 
 def _w_OffsetForLeaderEpochRequest_3(o: OffsetForLeaderEpochRequest, w: _c.Writer) -> None:
@@ -114,8 +114,8 @@ def _w_OffsetForLeaderEpochRequest_3(o: OffsetForLeaderEpochRequest, w: _c.Write
     buf += _S_i.pack(o.replica_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopic_2(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopic_2(e2, w)
 
 
 def _w_OffsetForLeaderPartition_4(o: OffsetForLeaderPartition, w: _c.Writer) -> None:
@@ -133,8 +133,8 @@ def _w_OffsetForLeaderTopic_4(o: OffsetForLeaderTopic, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetForLeaderPartition_4(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderPartition_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -148,8 +148,8 @@ def _w_OffsetForLeaderEpochRequest_4(o: OffsetForLeaderEpochRequest, w: _c.Write
     buf += _S_i.pack(o.replica_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetForLeaderTopic_4(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopic_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -172,8 +172,8 @@ def _r_OffsetForLeaderTopic_0(buf: _c.Buffer, pos: int) -> tuple[OffsetForLeader
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetForLeaderPartition_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetForLeaderTopic(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -184,8 +184,8 @@ def _r_OffsetForLeaderEpochRequest_0(buf: _c.Buffer, pos: int) -> tuple[OffsetFo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopic_0(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochRequest(topics=f_topics), pos
 
 
@@ -203,8 +203,8 @@ def _r_OffsetForLeaderTopic_2(buf: _c.Buffer, pos: int) -> tuple[OffsetForLeader
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderPartition_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetForLeaderPartition_2(buf, pos)
+            f_partitions.append(e2)
     return OffsetForLeaderTopic(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -215,8 +215,8 @@ def _r_OffsetForLeaderEpochRequest_2(buf: _c.Buffer, pos: int) -> tuple[OffsetFo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopic_2(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochRequest(topics=f_topics), pos
 
 
@@ -229,8 +229,8 @@ def _r_OffsetForLeaderEpochRequest_3(buf: _c.Buffer, pos: int) -> tuple[OffsetFo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopic_2(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochRequest(replica_id=f_replica_id, topics=f_topics), pos
 
 
@@ -256,8 +256,8 @@ def _r_OffsetForLeaderTopic_4(buf: _c.Buffer, pos: int) -> tuple[OffsetForLeader
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderPartition_4(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_OffsetForLeaderPartition_4(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -278,8 +278,8 @@ def _r_OffsetForLeaderEpochRequest_4(buf: _c.Buffer, pos: int) -> tuple[OffsetFo
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopic_4(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopic_4(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

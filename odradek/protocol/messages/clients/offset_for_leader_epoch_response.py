@@ -27,7 +27,7 @@ class EpochEndOffset(msgspec.Struct, kw_only=True):
     # The end offset of the epoch. [v0+]
     end_offset: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class OffsetForLeaderTopicResult(msgspec.Struct, kw_only=True):
     # Each partition in the topic we fetched offsets for. [v0+]
     partitions: list[EpochEndOffset] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class OffsetForLeaderEpochResponse(msgspec.Struct, kw_only=True):
     # Each topic we fetched offsets for. [v0+]
     topics: list[OffsetForLeaderTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,16 +75,16 @@ def _w_OffsetForLeaderTopicResult_0(o: OffsetForLeaderTopicResult, w: _c.Writer)
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EpochEndOffset_0(e, w)
+    for e2 in a1:
+        _w_EpochEndOffset_0(e2, w)
 
 
 def _w_OffsetForLeaderEpochResponse_0(o: OffsetForLeaderEpochResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopicResult_0(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopicResult_0(e2, w)
 
 
 def _w_EpochEndOffset_1(o: EpochEndOffset, w: _c.Writer) -> None:
@@ -97,16 +97,16 @@ def _w_OffsetForLeaderTopicResult_1(o: OffsetForLeaderTopicResult, w: _c.Writer)
     _c.write_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_EpochEndOffset_1(e, w)
+    for e2 in a1:
+        _w_EpochEndOffset_1(e2, w)
 
 
 def _w_OffsetForLeaderEpochResponse_1(o: OffsetForLeaderEpochResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopicResult_1(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopicResult_1(e2, w)
 
 
 def _w_OffsetForLeaderEpochResponse_2(o: OffsetForLeaderEpochResponse, w: _c.Writer) -> None:
@@ -114,8 +114,8 @@ def _w_OffsetForLeaderEpochResponse_2(o: OffsetForLeaderEpochResponse, w: _c.Wri
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_OffsetForLeaderTopicResult_1(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopicResult_1(e2, w)
 
 
 def _w_EpochEndOffset_4(o: EpochEndOffset, w: _c.Writer) -> None:
@@ -133,8 +133,8 @@ def _w_OffsetForLeaderTopicResult_4(o: OffsetForLeaderTopicResult, w: _c.Writer)
     _c.write_compact_string(buf, o.topic)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EpochEndOffset_4(e, w)
+    for e2 in a1:
+        _w_EpochEndOffset_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -148,8 +148,8 @@ def _w_OffsetForLeaderEpochResponse_4(o: OffsetForLeaderEpochResponse, w: _c.Wri
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_OffsetForLeaderTopicResult_4(e, w)
+    for e2 in a1:
+        _w_OffsetForLeaderTopicResult_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -172,8 +172,8 @@ def _r_OffsetForLeaderTopicResult_0(buf: _c.Buffer, pos: int) -> tuple[OffsetFor
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_EpochEndOffset_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_EpochEndOffset_0(buf, pos)
+            f_partitions.append(e2)
     return OffsetForLeaderTopicResult(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -184,8 +184,8 @@ def _r_OffsetForLeaderEpochResponse_0(buf: _c.Buffer, pos: int) -> tuple[OffsetF
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopicResult_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopicResult_0(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochResponse(topics=f_topics), pos
 
 
@@ -203,8 +203,8 @@ def _r_OffsetForLeaderTopicResult_1(buf: _c.Buffer, pos: int) -> tuple[OffsetFor
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_EpochEndOffset_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_EpochEndOffset_1(buf, pos)
+            f_partitions.append(e2)
     return OffsetForLeaderTopicResult(topic=f_topic, partitions=f_partitions), pos
 
 
@@ -215,8 +215,8 @@ def _r_OffsetForLeaderEpochResponse_1(buf: _c.Buffer, pos: int) -> tuple[OffsetF
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopicResult_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopicResult_1(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochResponse(topics=f_topics), pos
 
 
@@ -229,8 +229,8 @@ def _r_OffsetForLeaderEpochResponse_2(buf: _c.Buffer, pos: int) -> tuple[OffsetF
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopicResult_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopicResult_1(buf, pos)
+            f_topics.append(e2)
     return OffsetForLeaderEpochResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -256,8 +256,8 @@ def _r_OffsetForLeaderTopicResult_4(buf: _c.Buffer, pos: int) -> tuple[OffsetFor
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_EpochEndOffset_4(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_EpochEndOffset_4(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -278,8 +278,8 @@ def _r_OffsetForLeaderEpochResponse_4(buf: _c.Buffer, pos: int) -> tuple[OffsetF
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_OffsetForLeaderTopicResult_4(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_OffsetForLeaderTopicResult_4(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class PartitionProduceData(msgspec.Struct, kw_only=True):
     # The record data to be produced. [v0+, nullable v0+]
     records: _c.Records | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class TopicProduceData(msgspec.Struct, kw_only=True):
     # Each partition to produce to. [v0+]
     partition_data: list[PartitionProduceData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,7 +58,7 @@ class ProduceRequest(msgspec.Struct, kw_only=True):
     # Each topic to produce to. [v0+]
     topic_data: list[TopicProduceData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,8 +77,8 @@ def _w_TopicProduceData_0(o: TopicProduceData, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partition_data
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionProduceData_0(e, w)
+    for e2 in a1:
+        _w_PartitionProduceData_0(e2, w)
 
 
 def _w_ProduceRequest_0(o: ProduceRequest, w: _c.Writer) -> None:
@@ -88,8 +88,8 @@ def _w_ProduceRequest_0(o: ProduceRequest, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.acks, o.timeout_ms)
     a1 = o.topic_data
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceData_0(e, w)
+    for e2 in a1:
+        _w_TopicProduceData_0(e2, w)
 
 
 def _w_ProduceRequest_3(o: ProduceRequest, w: _c.Writer) -> None:
@@ -98,8 +98,8 @@ def _w_ProduceRequest_3(o: ProduceRequest, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.acks, o.timeout_ms)
     a1 = o.topic_data
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceData_0(e, w)
+    for e2 in a1:
+        _w_TopicProduceData_0(e2, w)
 
 
 def _w_PartitionProduceData_9(o: PartitionProduceData, w: _c.Writer) -> None:
@@ -119,8 +119,8 @@ def _w_TopicProduceData_9(o: TopicProduceData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partition_data
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionProduceData_9(e, w)
+    for e2 in a1:
+        _w_PartitionProduceData_9(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,8 +135,8 @@ def _w_ProduceRequest_9(o: ProduceRequest, w: _c.Writer) -> None:
     buf += _S_hi.pack(o.acks, o.timeout_ms)
     a1 = o.topic_data
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicProduceData_9(e, w)
+    for e2 in a1:
+        _w_TopicProduceData_9(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -160,8 +160,8 @@ def _r_TopicProduceData_0(buf: _c.Buffer, pos: int) -> tuple[TopicProduceData, i
     else:
         f_partition_data = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceData_0(buf, pos)
-            f_partition_data.append(e)
+            e2, pos = _r_PartitionProduceData_0(buf, pos)
+            f_partition_data.append(e2)
     return TopicProduceData(name=f_name, partition_data=f_partition_data), pos
 
 
@@ -174,8 +174,8 @@ def _r_ProduceRequest_0(buf: _c.Buffer, pos: int) -> tuple[ProduceRequest, int]:
     else:
         f_topic_data = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceData_0(buf, pos)
-            f_topic_data.append(e)
+            e2, pos = _r_TopicProduceData_0(buf, pos)
+            f_topic_data.append(e2)
     return ProduceRequest(acks=f_acks, timeout_ms=f_timeout_ms, topic_data=f_topic_data), pos
 
 
@@ -189,8 +189,8 @@ def _r_ProduceRequest_3(buf: _c.Buffer, pos: int) -> tuple[ProduceRequest, int]:
     else:
         f_topic_data = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceData_0(buf, pos)
-            f_topic_data.append(e)
+            e2, pos = _r_TopicProduceData_0(buf, pos)
+            f_topic_data.append(e2)
     return ProduceRequest(transactional_id=f_transactional_id, acks=f_acks, timeout_ms=f_timeout_ms, topic_data=f_topic_data), pos
 
 
@@ -217,8 +217,8 @@ def _r_TopicProduceData_9(buf: _c.Buffer, pos: int) -> tuple[TopicProduceData, i
     else:
         f_partition_data = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceData_9(buf, pos)
-            f_partition_data.append(e)
+            e2, pos = _r_PartitionProduceData_9(buf, pos)
+            f_partition_data.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -240,8 +240,8 @@ def _r_ProduceRequest_9(buf: _c.Buffer, pos: int) -> tuple[ProduceRequest, int]:
     else:
         f_topic_data = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceData_9(buf, pos)
-            f_topic_data.append(e)
+            e2, pos = _r_TopicProduceData_9(buf, pos)
+            f_topic_data.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

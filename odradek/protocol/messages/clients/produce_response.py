@@ -21,7 +21,7 @@ class BatchIndexAndErrorMessage(msgspec.Struct, kw_only=True):
     # The error message of the record that caused the batch to be dropped [v8+, nullable v8+]
     batch_index_error_message: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class LeaderIdAndEpoch(msgspec.Struct, kw_only=True):
     # The latest known leader epoch [v10+]
     leader_epoch: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,7 +68,7 @@ class PartitionProduceResponse(msgspec.Struct, kw_only=True):
     # [v10+, tag 0 v10+]
     current_leader: LeaderIdAndEpoch = msgspec.field(default_factory=LeaderIdAndEpoch)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -81,7 +81,7 @@ class TopicProduceResponse(msgspec.Struct, kw_only=True):
     # Each partition that we produced to within the topic. [v0+]
     partition_responses: list[PartitionProduceResponse] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -102,7 +102,7 @@ class NodeEndpoint(msgspec.Struct, kw_only=True):
     # The rack of the node, or null if it has not been assigned to a rack. [v10+, nullable v10+]
     rack: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -122,7 +122,7 @@ class ProduceResponse(msgspec.Struct, kw_only=True):
     # NOT_LEADER_OR_FOLLOWER. [v10+, tag 0 v10+]
     node_endpoints: list[NodeEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -146,8 +146,8 @@ def _w_TopicProduceResponse_0(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionProduceResponse_0(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_0(e2, w)
 
 
 def _w_ProduceResponse_0(o: ProduceResponse, w: _c.Writer) -> None:
@@ -156,8 +156,8 @@ def _w_ProduceResponse_0(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceResponse_0(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_0(e2, w)
 
 
 def _w_ProduceResponse_1(o: ProduceResponse, w: _c.Writer) -> None:
@@ -166,8 +166,8 @@ def _w_ProduceResponse_1(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceResponse_0(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -184,8 +184,8 @@ def _w_TopicProduceResponse_2(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionProduceResponse_2(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_2(e2, w)
 
 
 def _w_ProduceResponse_2(o: ProduceResponse, w: _c.Writer) -> None:
@@ -194,8 +194,8 @@ def _w_ProduceResponse_2(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceResponse_2(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_2(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -212,8 +212,8 @@ def _w_TopicProduceResponse_5(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionProduceResponse_5(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_5(e2, w)
 
 
 def _w_ProduceResponse_5(o: ProduceResponse, w: _c.Writer) -> None:
@@ -222,8 +222,8 @@ def _w_ProduceResponse_5(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceResponse_5(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_5(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -241,8 +241,8 @@ def _w_PartitionProduceResponse_8(o: PartitionProduceResponse, w: _c.Writer) -> 
     buf += _S_ihqqq.pack(o.index, o.error_code, o.base_offset, o.log_append_time_ms, o.log_start_offset)
     a1 = o.record_errors
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_BatchIndexAndErrorMessage_8(e, w)
+    for e2 in a1:
+        _w_BatchIndexAndErrorMessage_8(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.error_message)
 
@@ -252,8 +252,8 @@ def _w_TopicProduceResponse_8(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_PartitionProduceResponse_8(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_8(e2, w)
 
 
 def _w_ProduceResponse_8(o: ProduceResponse, w: _c.Writer) -> None:
@@ -262,8 +262,8 @@ def _w_ProduceResponse_8(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TopicProduceResponse_8(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_8(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
 
@@ -286,8 +286,8 @@ def _w_PartitionProduceResponse_9(o: PartitionProduceResponse, w: _c.Writer) -> 
     buf += _S_ihqqq.pack(o.index, o.error_code, o.base_offset, o.log_append_time_ms, o.log_start_offset)
     a1 = o.record_errors
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BatchIndexAndErrorMessage_9(e, w)
+    for e2 in a1:
+        _w_BatchIndexAndErrorMessage_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.error_message)
     uk = o.unknown_tagged_fields
@@ -302,8 +302,8 @@ def _w_TopicProduceResponse_9(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionProduceResponse_9(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_9(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -318,8 +318,8 @@ def _w_ProduceResponse_9(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicProduceResponse_9(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_9(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
     uk = o.unknown_tagged_fields
@@ -350,14 +350,14 @@ def _w_PartitionProduceResponse_10(o: PartitionProduceResponse, w: _c.Writer) ->
     buf += _S_ihqqq.pack(o.index, o.error_code, o.base_offset, o.log_append_time_ms, o.log_start_offset)
     a1 = o.record_errors
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BatchIndexAndErrorMessage_9(e, w)
+    for e2 in a1:
+        _w_BatchIndexAndErrorMessage_9(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.error_message)
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.current_leader
-    if v2 != _D_LeaderIdAndEpoch:
-        t.append((0, _c.tagged_value(_wt_PartitionProduceResponse_current_leader_10, v2)))
+    v3 = o.current_leader
+    if v3 != _D_LeaderIdAndEpoch:
+        t.append((0, _c.tagged_value(_wt_PartitionProduceResponse_current_leader_10, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -372,8 +372,8 @@ def _w_TopicProduceResponse_10(o: TopicProduceResponse, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.name)
     a1 = o.partition_responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionProduceResponse_10(e, w)
+    for e2 in a1:
+        _w_PartitionProduceResponse_10(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -399,8 +399,8 @@ def _wt_ProduceResponse_node_endpoints_10(v: list[NodeEndpoint], w: _c.Writer) -
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_NodeEndpoint_10(e, w)
+    for e2 in a1:
+        _w_NodeEndpoint_10(e2, w)
     buf = w.buf
 
 
@@ -408,14 +408,14 @@ def _w_ProduceResponse_10(o: ProduceResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicProduceResponse_10(e, w)
+    for e2 in a1:
+        _w_TopicProduceResponse_10(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.throttle_time_ms)
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.node_endpoints
-    if v2 != []:
-        t.append((0, _c.tagged_value(_wt_ProduceResponse_node_endpoints_10, v2)))
+    v3 = o.node_endpoints
+    if v3 != []:
+        t.append((0, _c.tagged_value(_wt_ProduceResponse_node_endpoints_10, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -439,8 +439,8 @@ def _r_TopicProduceResponse_0(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRes
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_0(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_0(buf, pos)
+            f_partition_responses.append(e2)
     return TopicProduceResponse(name=f_name, partition_responses=f_partition_responses), pos
 
 
@@ -451,8 +451,8 @@ def _r_ProduceResponse_0(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_0(buf, pos)
+            f_responses.append(e2)
     return ProduceResponse(responses=f_responses), pos
 
 
@@ -463,8 +463,8 @@ def _r_ProduceResponse_1(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_0(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_0(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ProduceResponse(responses=f_responses, throttle_time_ms=f_throttle_time_ms), pos
@@ -484,8 +484,8 @@ def _r_TopicProduceResponse_2(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRes
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_2(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_2(buf, pos)
+            f_partition_responses.append(e2)
     return TopicProduceResponse(name=f_name, partition_responses=f_partition_responses), pos
 
 
@@ -496,8 +496,8 @@ def _r_ProduceResponse_2(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_2(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_2(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ProduceResponse(responses=f_responses, throttle_time_ms=f_throttle_time_ms), pos
@@ -517,8 +517,8 @@ def _r_TopicProduceResponse_5(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRes
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_5(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_5(buf, pos)
+            f_partition_responses.append(e2)
     return TopicProduceResponse(name=f_name, partition_responses=f_partition_responses), pos
 
 
@@ -529,8 +529,8 @@ def _r_ProduceResponse_5(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_5(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_5(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ProduceResponse(responses=f_responses, throttle_time_ms=f_throttle_time_ms), pos
@@ -552,8 +552,8 @@ def _r_PartitionProduceResponse_8(buf: _c.Buffer, pos: int) -> tuple[PartitionPr
     else:
         f_record_errors = []
         for _ in range(n1):
-            e, pos = _r_BatchIndexAndErrorMessage_8(buf, pos)
-            f_record_errors.append(e)
+            e2, pos = _r_BatchIndexAndErrorMessage_8(buf, pos)
+            f_record_errors.append(e2)
     f_error_message, pos = _c.read_nullable_string(buf, pos)
     return PartitionProduceResponse(index=f_index, error_code=f_error_code, base_offset=f_base_offset, log_append_time_ms=f_log_append_time_ms, log_start_offset=f_log_start_offset, record_errors=f_record_errors, error_message=f_error_message), pos
 
@@ -566,8 +566,8 @@ def _r_TopicProduceResponse_8(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRes
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_8(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_8(buf, pos)
+            f_partition_responses.append(e2)
     return TopicProduceResponse(name=f_name, partition_responses=f_partition_responses), pos
 
 
@@ -578,8 +578,8 @@ def _r_ProduceResponse_8(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_8(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_8(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     return ProduceResponse(responses=f_responses, throttle_time_ms=f_throttle_time_ms), pos
@@ -609,8 +609,8 @@ def _r_PartitionProduceResponse_9(buf: _c.Buffer, pos: int) -> tuple[PartitionPr
     else:
         f_record_errors = []
         for _ in range(n1):
-            e, pos = _r_BatchIndexAndErrorMessage_9(buf, pos)
-            f_record_errors.append(e)
+            e2, pos = _r_BatchIndexAndErrorMessage_9(buf, pos)
+            f_record_errors.append(e2)
     f_error_message, pos = _c.read_compact_nullable_string(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
@@ -631,8 +631,8 @@ def _r_TopicProduceResponse_9(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRes
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_9(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_9(buf, pos)
+            f_partition_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -651,8 +651,8 @@ def _r_ProduceResponse_9(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, int
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_9(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_9(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -689,10 +689,10 @@ def _r_PartitionProduceResponse_10(buf: _c.Buffer, pos: int) -> tuple[PartitionP
     else:
         f_record_errors = []
         for _ in range(n1):
-            e, pos = _r_BatchIndexAndErrorMessage_9(buf, pos)
-            f_record_errors.append(e)
+            e2, pos = _r_BatchIndexAndErrorMessage_9(buf, pos)
+            f_record_errors.append(e2)
     f_error_message, pos = _c.read_compact_nullable_string(buf, pos)
-    f_current_leader = LeaderIdAndEpoch()
+    f_current_leader: LeaderIdAndEpoch = LeaderIdAndEpoch()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -717,8 +717,8 @@ def _r_TopicProduceResponse_10(buf: _c.Buffer, pos: int) -> tuple[TopicProduceRe
     else:
         f_partition_responses = []
         for _ in range(n1):
-            e, pos = _r_PartitionProduceResponse_10(buf, pos)
-            f_partition_responses.append(e)
+            e2, pos = _r_PartitionProduceResponse_10(buf, pos)
+            f_partition_responses.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -755,24 +755,24 @@ def _r_ProduceResponse_10(buf: _c.Buffer, pos: int) -> tuple[ProduceResponse, in
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_TopicProduceResponse_10(buf, pos)
-            f_responses.append(e)
+            e2, pos = _r_TopicProduceResponse_10(buf, pos)
+            f_responses.append(e2)
     f_throttle_time_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
-    f_node_endpoints = []
+    f_node_endpoints: list[NodeEndpoint] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n2, pos = _c.read_array_length(buf, pos, True, 11)
-            if n2 < 0:
+            n3, pos = _c.read_array_length(buf, pos, True, 11)
+            if n3 < 0:
                 raise _c.null_where_required('ProduceResponse', 'node_endpoints')
             else:
                 f_node_endpoints = []
-                for _ in range(n2):
-                    e, pos = _r_NodeEndpoint_10(buf, pos)
-                    f_node_endpoints.append(e)
+                for _ in range(n3):
+                    e4, pos = _r_NodeEndpoint_10(buf, pos)
+                    f_node_endpoints.append(e4)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

@@ -32,7 +32,7 @@ class PushTelemetryRequest(msgspec.Struct, kw_only=True):
     # Metrics encoded in OpenTelemetry MetricsData v1 protobuf format. [v0+]
     metrics: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -21,7 +21,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The leader epoch of the share-partition. [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class ReadStateData(msgspec.Struct, kw_only=True):
     # The data for the partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class ReadShareGroupStateRequest(msgspec.Struct, kw_only=True):
     # The data for the topics. [v0+]
     topics: list[ReadStateData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -71,8 +71,8 @@ def _w_ReadStateData_0(o: ReadStateData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -86,8 +86,8 @@ def _w_ReadShareGroupStateRequest_0(o: ReadShareGroupStateRequest, w: _c.Writer)
     _c.write_compact_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReadStateData_0(e, w)
+    for e2 in a1:
+        _w_ReadStateData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -118,8 +118,8 @@ def _r_ReadStateData_0(buf: _c.Buffer, pos: int) -> tuple[ReadStateData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -139,8 +139,8 @@ def _r_ReadShareGroupStateRequest_0(buf: _c.Buffer, pos: int) -> tuple[ReadShare
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_ReadStateData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_ReadStateData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

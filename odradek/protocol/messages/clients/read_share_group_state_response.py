@@ -27,7 +27,7 @@ class StateBatch(msgspec.Struct, kw_only=True):
     # The delivery count. [v0+]
     delivery_count: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -52,7 +52,7 @@ class PartitionResult(msgspec.Struct, kw_only=True):
     # [v0+]
     state_batches: list[StateBatch] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class ReadStateResult(msgspec.Struct, kw_only=True):
     # The results for the partitions. [v0+]
     partitions: list[PartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,7 +77,7 @@ class ReadShareGroupStateResponse(msgspec.Struct, kw_only=True):
     # The read results [v0+]
     results: list[ReadStateResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -103,8 +103,8 @@ def _w_PartitionResult_0(o: PartitionResult, w: _c.Writer) -> None:
     buf += _S_iq.pack(o.state_epoch, o.start_offset)
     a1 = o.state_batches
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StateBatch_0(e, w)
+    for e2 in a1:
+        _w_StateBatch_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -118,8 +118,8 @@ def _w_ReadStateResult_0(o: ReadStateResult, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionResult_0(e, w)
+    for e2 in a1:
+        _w_PartitionResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -132,8 +132,8 @@ def _w_ReadShareGroupStateResponse_0(o: ReadShareGroupStateResponse, w: _c.Write
     buf = w.buf
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReadStateResult_0(e, w)
+    for e2 in a1:
+        _w_ReadStateResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -168,8 +168,8 @@ def _r_PartitionResult_0(buf: _c.Buffer, pos: int) -> tuple[PartitionResult, int
     else:
         f_state_batches = []
         for _ in range(n1):
-            e, pos = _r_StateBatch_0(buf, pos)
-            f_state_batches.append(e)
+            e2, pos = _r_StateBatch_0(buf, pos)
+            f_state_batches.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -189,8 +189,8 @@ def _r_ReadStateResult_0(buf: _c.Buffer, pos: int) -> tuple[ReadStateResult, int
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -209,8 +209,8 @@ def _r_ReadShareGroupStateResponse_0(buf: _c.Buffer, pos: int) -> tuple[ReadShar
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_ReadStateResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_ReadStateResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

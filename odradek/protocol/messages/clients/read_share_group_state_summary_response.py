@@ -30,7 +30,7 @@ class PartitionResult(msgspec.Struct, kw_only=True):
     # The share-partition start offset. [v0+]
     start_offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class ReadStateSummaryResult(msgspec.Struct, kw_only=True):
     # The results for the partitions. [v0+]
     partitions: list[PartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,7 +55,7 @@ class ReadShareGroupStateSummaryResponse(msgspec.Struct, kw_only=True):
     # The read results [v0+]
     results: list[ReadStateSummaryResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -80,8 +80,8 @@ def _w_ReadStateSummaryResult_0(o: ReadStateSummaryResult, w: _c.Writer) -> None
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionResult_0(e, w)
+    for e2 in a1:
+        _w_PartitionResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -94,8 +94,8 @@ def _w_ReadShareGroupStateSummaryResponse_0(o: ReadShareGroupStateSummaryRespons
     buf = w.buf
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ReadStateSummaryResult_0(e, w)
+    for e2 in a1:
+        _w_ReadStateSummaryResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -129,8 +129,8 @@ def _r_ReadStateSummaryResult_0(buf: _c.Buffer, pos: int) -> tuple[ReadStateSumm
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -149,8 +149,8 @@ def _r_ReadShareGroupStateSummaryResponse_0(buf: _c.Buffer, pos: int) -> tuple[R
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_ReadStateSummaryResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_ReadStateSummaryResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

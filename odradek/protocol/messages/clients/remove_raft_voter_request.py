@@ -26,7 +26,7 @@ class RemoveRaftVoterRequest(msgspec.Struct, kw_only=True):
     # The directory id of the voter getting removed from the topic partition [v0+]
     voter_directory_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

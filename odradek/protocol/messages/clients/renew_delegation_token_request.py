@@ -23,7 +23,7 @@ class RenewDelegationTokenRequest(msgspec.Struct, kw_only=True):
     # The renewal time period in milliseconds. [v0+]
     renew_period_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

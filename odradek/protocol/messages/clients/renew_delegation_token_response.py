@@ -27,7 +27,7 @@ class RenewDelegationTokenResponse(msgspec.Struct, kw_only=True):
     # or zero if the request did not violate any quota. [v0+]
     throttle_time_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -28,7 +28,7 @@ class RequestHeader(msgspec.Struct, kw_only=True):
     # The client ID string. [v1+, nullable v1+, ignorable]
     client_id: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -19,7 +19,7 @@ class ResponseHeader(msgspec.Struct, kw_only=True):
     # The correlation ID of this response. [v0+]
     correlation_id: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -20,7 +20,7 @@ class SaslAuthenticateRequest(msgspec.Struct, kw_only=True):
     # The SASL authentication bytes from the client, as defined by the SASL mechanism. [v0+]
     auth_bytes: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

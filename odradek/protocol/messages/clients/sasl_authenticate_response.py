@@ -30,7 +30,7 @@ class SaslAuthenticateResponse(msgspec.Struct, kw_only=True):
     # create a new session can occur. [v1+, ignorable]
     session_lifetime_ms: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

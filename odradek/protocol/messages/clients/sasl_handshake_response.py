@@ -32,8 +32,8 @@ def _w_SaslHandshakeResponse_0(o: SaslHandshakeResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.mechanisms
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _c.write_string(buf, e)
+    for e2 in a1:
+        _c.write_string(buf, e2)
 
 
 def _r_SaslHandshakeResponse_0(buf: _c.Buffer, pos: int) -> tuple[SaslHandshakeResponse, int]:
@@ -45,8 +45,8 @@ def _r_SaslHandshakeResponse_0(buf: _c.Buffer, pos: int) -> tuple[SaslHandshakeR
     else:
         f_mechanisms = []
         for _ in range(n1):
-            e, pos = _c.read_string(buf, pos)
-            f_mechanisms.append(e)
+            e2, pos = _c.read_string(buf, pos)
+            f_mechanisms.append(e2)
     return SaslHandshakeResponse(error_code=f_error_code, mechanisms=f_mechanisms), pos
 
 

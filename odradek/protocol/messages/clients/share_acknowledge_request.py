@@ -24,7 +24,7 @@ class AcknowledgementBatch(msgspec.Struct, kw_only=True):
     # Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. [v0+]
     acknowledge_types: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class AcknowledgePartition(msgspec.Struct, kw_only=True):
     # Record batches to acknowledge. [v0+]
     acknowledgement_batches: list[AcknowledgementBatch] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class AcknowledgeTopic(msgspec.Struct, kw_only=True):
     # The partitions containing records to acknowledge. [v0+]
     partitions: list[AcknowledgePartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -72,7 +72,7 @@ class ShareAcknowledgeRequest(msgspec.Struct, kw_only=True):
     # The topics containing records to acknowledge. [v0+]
     topics: list[AcknowledgeTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -98,8 +98,8 @@ def _w_AcknowledgePartition_0(o: AcknowledgePartition, w: _c.Writer) -> None:
     buf += _S_i.pack(o.partition_index)
     a1 = o.acknowledgement_batches
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AcknowledgementBatch_0(e, w)
+    for e2 in a1:
+        _w_AcknowledgementBatch_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -113,8 +113,8 @@ def _w_AcknowledgeTopic_0(o: AcknowledgeTopic, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AcknowledgePartition_0(e, w)
+    for e2 in a1:
+        _w_AcknowledgePartition_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -130,8 +130,8 @@ def _w_ShareAcknowledgeRequest_0(o: ShareAcknowledgeRequest, w: _c.Writer) -> No
     buf += _S_i.pack(o.share_session_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AcknowledgeTopic_0(e, w)
+    for e2 in a1:
+        _w_AcknowledgeTopic_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -168,8 +168,8 @@ def _r_AcknowledgePartition_0(buf: _c.Buffer, pos: int) -> tuple[AcknowledgePart
     else:
         f_acknowledgement_batches = []
         for _ in range(n1):
-            e, pos = _r_AcknowledgementBatch_0(buf, pos)
-            f_acknowledgement_batches.append(e)
+            e2, pos = _r_AcknowledgementBatch_0(buf, pos)
+            f_acknowledgement_batches.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -189,8 +189,8 @@ def _r_AcknowledgeTopic_0(buf: _c.Buffer, pos: int) -> tuple[AcknowledgeTopic, i
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_AcknowledgePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_AcknowledgePartition_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -213,8 +213,8 @@ def _r_ShareAcknowledgeRequest_0(buf: _c.Buffer, pos: int) -> tuple[ShareAcknowl
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_AcknowledgeTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_AcknowledgeTopic_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

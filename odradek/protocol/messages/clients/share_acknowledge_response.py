@@ -21,7 +21,7 @@ class LeaderIdAndEpoch(msgspec.Struct, kw_only=True):
     # The latest known leader epoch. [v0+]
     leader_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # [v0+]
     current_leader: LeaderIdAndEpoch = msgspec.field(default_factory=LeaderIdAndEpoch)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,7 +53,7 @@ class ShareAcknowledgeTopicResponse(msgspec.Struct, kw_only=True):
     # The topic partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -74,7 +74,7 @@ class NodeEndpoint(msgspec.Struct, kw_only=True):
     # The rack of the node, or null if it has not been assigned to a rack. [v0+, nullable v0+]
     rack: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -100,7 +100,7 @@ class ShareAcknowledgeResponse(msgspec.Struct, kw_only=True):
     # NOT_LEADER_OR_FOLLOWER. [v0+]
     node_endpoints: list[NodeEndpoint] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -137,8 +137,8 @@ def _w_ShareAcknowledgeTopicResponse_0(o: ShareAcknowledgeTopicResponse, w: _c.W
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -166,13 +166,13 @@ def _w_ShareAcknowledgeResponse_0(o: ShareAcknowledgeResponse, w: _c.Writer) -> 
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.responses
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ShareAcknowledgeTopicResponse_0(e, w)
+    for e2 in a1:
+        _w_ShareAcknowledgeTopicResponse_0(e2, w)
     buf = w.buf
-    a2 = o.node_endpoints
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_NodeEndpoint_0(e, w)
+    a3 = o.node_endpoints
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_NodeEndpoint_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -219,8 +219,8 @@ def _r_ShareAcknowledgeTopicResponse_0(buf: _c.Buffer, pos: int) -> tuple[ShareA
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -260,16 +260,16 @@ def _r_ShareAcknowledgeResponse_0(buf: _c.Buffer, pos: int) -> tuple[ShareAcknow
     else:
         f_responses = []
         for _ in range(n1):
-            e, pos = _r_ShareAcknowledgeTopicResponse_0(buf, pos)
-            f_responses.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 11)
-    if n2 < 0:
+            e2, pos = _r_ShareAcknowledgeTopicResponse_0(buf, pos)
+            f_responses.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 11)
+    if n3 < 0:
         raise _c.null_where_required('ShareAcknowledgeResponse', 'node_endpoints')
     else:
         f_node_endpoints = []
-        for _ in range(n2):
-            e, pos = _r_NodeEndpoint_0(buf, pos)
-            f_node_endpoints.append(e)
+        for _ in range(n3):
+            e4, pos = _r_NodeEndpoint_0(buf, pos)
+            f_node_endpoints.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

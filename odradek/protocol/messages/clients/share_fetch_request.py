@@ -24,7 +24,7 @@ class AcknowledgementBatch(msgspec.Struct, kw_only=True):
     # Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. [v0+]
     acknowledge_types: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -41,7 +41,7 @@ class FetchPartition(msgspec.Struct, kw_only=True):
     # Record batches to acknowledge. [v0+]
     acknowledgement_batches: list[AcknowledgementBatch] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -54,7 +54,7 @@ class FetchTopic(msgspec.Struct, kw_only=True):
     # The partitions to fetch. [v0+]
     partitions: list[FetchPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,7 +67,7 @@ class ForgottenTopic(msgspec.Struct, kw_only=True):
     # The partitions indexes to forget. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -102,7 +102,7 @@ class ShareFetchRequest(msgspec.Struct, kw_only=True):
     # The partitions to remove from this share session. [v0+]
     forgotten_topics_data: list[ForgottenTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -129,8 +129,8 @@ def _w_FetchPartition_0(o: FetchPartition, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.partition_index, o.partition_max_bytes)
     a1 = o.acknowledgement_batches
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_AcknowledgementBatch_0(e, w)
+    for e2 in a1:
+        _w_AcknowledgementBatch_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -144,8 +144,8 @@ def _w_FetchTopic_0(o: FetchTopic, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchPartition_0(e, w)
+    for e2 in a1:
+        _w_FetchPartition_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -174,13 +174,13 @@ def _w_ShareFetchRequest_0(o: ShareFetchRequest, w: _c.Writer) -> None:
     buf += _S_iiii.pack(o.share_session_epoch, o.max_wait_ms, o.min_bytes, o.max_bytes)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FetchTopic_0(e, w)
+    for e2 in a1:
+        _w_FetchTopic_0(e2, w)
     buf = w.buf
-    a2 = o.forgotten_topics_data
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ForgottenTopic_0(e, w)
+    a3 = o.forgotten_topics_data
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ForgottenTopic_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -217,8 +217,8 @@ def _r_FetchPartition_0(buf: _c.Buffer, pos: int) -> tuple[FetchPartition, int]:
     else:
         f_acknowledgement_batches = []
         for _ in range(n1):
-            e, pos = _r_AcknowledgementBatch_0(buf, pos)
-            f_acknowledgement_batches.append(e)
+            e2, pos = _r_AcknowledgementBatch_0(buf, pos)
+            f_acknowledgement_batches.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -238,8 +238,8 @@ def _r_FetchTopic_0(buf: _c.Buffer, pos: int) -> tuple[FetchTopic, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_FetchPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_FetchPartition_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -280,16 +280,16 @@ def _r_ShareFetchRequest_0(buf: _c.Buffer, pos: int) -> tuple[ShareFetchRequest,
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_FetchTopic_0(buf, pos)
-            f_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_FetchTopic_0(buf, pos)
+            f_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('ShareFetchRequest', 'forgotten_topics_data')
     else:
         f_forgotten_topics_data = []
-        for _ in range(n2):
-            e, pos = _r_ForgottenTopic_0(buf, pos)
-            f_forgotten_topics_data.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ForgottenTopic_0(buf, pos)
+            f_forgotten_topics_data.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

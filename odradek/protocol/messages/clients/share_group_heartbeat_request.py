@@ -35,7 +35,7 @@ class ShareGroupHeartbeatRequest(msgspec.Struct, kw_only=True):
     # [v0+, nullable v0+]
     subscribed_topic_names: list[str] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -53,8 +53,8 @@ def _w_ShareGroupHeartbeatRequest_0(o: ShareGroupHeartbeatRequest, w: _c.Writer)
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _c.write_compact_string(buf, e)
+        for e2 in a1:
+            _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -74,8 +74,8 @@ def _r_ShareGroupHeartbeatRequest_0(buf: _c.Buffer, pos: int) -> tuple[ShareGrou
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -19,7 +19,7 @@ class SnapshotFooterRecord(msgspec.Struct, kw_only=True):
     # The version of the snapshot footer record [v0+]
     version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

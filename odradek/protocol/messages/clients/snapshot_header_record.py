@@ -22,7 +22,7 @@ class SnapshotHeaderRecord(msgspec.Struct, kw_only=True):
     # The append time of the last record from the log contained in this snapshot [v0+]
     last_contained_log_timestamp: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

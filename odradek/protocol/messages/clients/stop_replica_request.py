@@ -31,7 +31,7 @@ class StopReplicaTopicV1(msgspec.Struct, kw_only=True):
     # The partition indexes. [v1-2]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class StopReplicaPartitionState(msgspec.Struct, kw_only=True):
     # Whether this partition should be deleted. [v3+]
     delete_partition: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -60,7 +60,7 @@ class StopReplicaTopicState(msgspec.Struct, kw_only=True):
     # The state of each partition [v3+]
     partition_states: list[StopReplicaPartitionState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -93,7 +93,7 @@ class StopReplicaRequest(msgspec.Struct, kw_only=True):
     # Each topic. [v3+]
     topic_states: list[StopReplicaTopicState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -121,8 +121,8 @@ def _w_StopReplicaRequest_0(o: StopReplicaRequest, w: _c.Writer) -> None:
     buf += _S_iio.pack(o.controller_id, o.controller_epoch, o.delete_partitions)
     a1 = o.ungrouped_partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_StopReplicaPartitionV0_0(e, w)
+    for e2 in a1:
+        _w_StopReplicaPartitionV0_0(e2, w)
 
 
 def _w_StopReplicaTopicV1_1(o: StopReplicaTopicV1, w: _c.Writer) -> None:
@@ -144,8 +144,8 @@ def _w_StopReplicaRequest_1(o: StopReplicaRequest, w: _c.Writer) -> None:
     buf += _S_iiqo.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.delete_partitions)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_StopReplicaTopicV1_1(e, w)
+    for e2 in a1:
+        _w_StopReplicaTopicV1_1(e2, w)
 
 
 def _w_StopReplicaTopicV1_2(o: StopReplicaTopicV1, w: _c.Writer) -> None:
@@ -172,8 +172,8 @@ def _w_StopReplicaRequest_2(o: StopReplicaRequest, w: _c.Writer) -> None:
     buf += _S_iiqo.pack(o.controller_id, o.controller_epoch, o.broker_epoch, o.delete_partitions)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StopReplicaTopicV1_2(e, w)
+    for e2 in a1:
+        _w_StopReplicaTopicV1_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -197,8 +197,8 @@ def _w_StopReplicaTopicState_3(o: StopReplicaTopicState, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StopReplicaPartitionState_3(e, w)
+    for e2 in a1:
+        _w_StopReplicaPartitionState_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -220,8 +220,8 @@ def _w_StopReplicaRequest_3(o: StopReplicaRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StopReplicaTopicState_3(e, w)
+    for e2 in a1:
+        _w_StopReplicaTopicState_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -241,8 +241,8 @@ def _w_StopReplicaRequest_4(o: StopReplicaRequest, w: _c.Writer) -> None:
     buf += _S_ioiq.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StopReplicaTopicState_3(e, w)
+    for e2 in a1:
+        _w_StopReplicaTopicState_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -267,8 +267,8 @@ def _r_StopReplicaRequest_0(buf: _c.Buffer, pos: int) -> tuple[StopReplicaReques
     else:
         f_ungrouped_partitions = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaPartitionV0_0(buf, pos)
-            f_ungrouped_partitions.append(e)
+            e2, pos = _r_StopReplicaPartitionV0_0(buf, pos)
+            f_ungrouped_partitions.append(e2)
     return StopReplicaRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, delete_partitions=f_delete_partitions, ungrouped_partitions=f_ungrouped_partitions), pos
 
 
@@ -291,8 +291,8 @@ def _r_StopReplicaRequest_1(buf: _c.Buffer, pos: int) -> tuple[StopReplicaReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaTopicV1_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_StopReplicaTopicV1_1(buf, pos)
+            f_topics.append(e2)
     return StopReplicaRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, broker_epoch=f_broker_epoch, delete_partitions=f_delete_partitions, topics=f_topics), pos
 
 
@@ -323,8 +323,8 @@ def _r_StopReplicaRequest_2(buf: _c.Buffer, pos: int) -> tuple[StopReplicaReques
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaTopicV1_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_StopReplicaTopicV1_2(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -358,8 +358,8 @@ def _r_StopReplicaTopicState_3(buf: _c.Buffer, pos: int) -> tuple[StopReplicaTop
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaPartitionState_3(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_StopReplicaPartitionState_3(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -380,8 +380,8 @@ def _r_StopReplicaRequest_3(buf: _c.Buffer, pos: int) -> tuple[StopReplicaReques
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaTopicState_3(buf, pos)
-            f_topic_states.append(e)
+            e2, pos = _r_StopReplicaTopicState_3(buf, pos)
+            f_topic_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -402,8 +402,8 @@ def _r_StopReplicaRequest_4(buf: _c.Buffer, pos: int) -> tuple[StopReplicaReques
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaTopicState_3(buf, pos)
-            f_topic_states.append(e)
+            e2, pos = _r_StopReplicaTopicState_3(buf, pos)
+            f_topic_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

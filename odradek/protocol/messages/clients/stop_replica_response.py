@@ -24,7 +24,7 @@ class StopReplicaPartitionError(msgspec.Struct, kw_only=True):
     # The partition error code, or 0 if there was no partition error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -39,7 +39,7 @@ class StopReplicaResponse(msgspec.Struct, kw_only=True):
     # The responses for each partition. [v0+]
     partition_errors: list[StopReplicaPartitionError] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,8 +58,8 @@ def _w_StopReplicaResponse_0(o: StopReplicaResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.partition_errors
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_StopReplicaPartitionError_0(e, w)
+    for e2 in a1:
+        _w_StopReplicaPartitionError_0(e2, w)
 
 
 def _w_StopReplicaPartitionError_2(o: StopReplicaPartitionError, w: _c.Writer) -> None:
@@ -78,8 +78,8 @@ def _w_StopReplicaResponse_2(o: StopReplicaResponse, w: _c.Writer) -> None:
     buf += _S_h.pack(o.error_code)
     a1 = o.partition_errors
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StopReplicaPartitionError_2(e, w)
+    for e2 in a1:
+        _w_StopReplicaPartitionError_2(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -104,8 +104,8 @@ def _r_StopReplicaResponse_0(buf: _c.Buffer, pos: int) -> tuple[StopReplicaRespo
     else:
         f_partition_errors = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaPartitionError_0(buf, pos)
-            f_partition_errors.append(e)
+            e2, pos = _r_StopReplicaPartitionError_0(buf, pos)
+            f_partition_errors.append(e2)
     return StopReplicaResponse(error_code=f_error_code, partition_errors=f_partition_errors), pos
 
 
@@ -133,8 +133,8 @@ def _r_StopReplicaResponse_2(buf: _c.Buffer, pos: int) -> tuple[StopReplicaRespo
     else:
         f_partition_errors = []
         for _ in range(n1):
-            e, pos = _r_StopReplicaPartitionError_2(buf, pos)
-            f_partition_errors.append(e)
+            e2, pos = _r_StopReplicaPartitionError_2(buf, pos)
+            f_partition_errors.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class SyncGroupRequestAssignment(msgspec.Struct, kw_only=True):
     # The member assignment. [v0+]
     assignment: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -51,7 +51,7 @@ class SyncGroupRequest(msgspec.Struct, kw_only=True):
     # Each assignment. [v0+]
     assignments: list[SyncGroupRequestAssignment] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,8 +73,8 @@ def _w_SyncGroupRequest_0(o: SyncGroupRequest, w: _c.Writer) -> None:
     _c.write_string(buf, o.member_id)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_SyncGroupRequestAssignment_0(e, w)
+    for e2 in a1:
+        _w_SyncGroupRequestAssignment_0(e2, w)
 
 
 def _w_SyncGroupRequest_3(o: SyncGroupRequest, w: _c.Writer) -> None:
@@ -85,8 +85,8 @@ def _w_SyncGroupRequest_3(o: SyncGroupRequest, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.group_instance_id)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_SyncGroupRequestAssignment_0(e, w)
+    for e2 in a1:
+        _w_SyncGroupRequestAssignment_0(e2, w)
 
 
 def _w_SyncGroupRequestAssignment_4(o: SyncGroupRequestAssignment, w: _c.Writer) -> None:
@@ -108,8 +108,8 @@ def _w_SyncGroupRequest_4(o: SyncGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.group_instance_id)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_SyncGroupRequestAssignment_4(e, w)
+    for e2 in a1:
+        _w_SyncGroupRequestAssignment_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -128,8 +128,8 @@ def _w_SyncGroupRequest_5(o: SyncGroupRequest, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.protocol_name)
     a1 = o.assignments
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_SyncGroupRequestAssignment_4(e, w)
+    for e2 in a1:
+        _w_SyncGroupRequestAssignment_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -155,8 +155,8 @@ def _r_SyncGroupRequest_0(buf: _c.Buffer, pos: int) -> tuple[SyncGroupRequest, i
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_SyncGroupRequestAssignment_0(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_SyncGroupRequestAssignment_0(buf, pos)
+            f_assignments.append(e2)
     return SyncGroupRequest(group_id=f_group_id, generation_id=f_generation_id, member_id=f_member_id, assignments=f_assignments), pos
 
 
@@ -172,8 +172,8 @@ def _r_SyncGroupRequest_3(buf: _c.Buffer, pos: int) -> tuple[SyncGroupRequest, i
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_SyncGroupRequestAssignment_0(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_SyncGroupRequestAssignment_0(buf, pos)
+            f_assignments.append(e2)
     return SyncGroupRequest(group_id=f_group_id, generation_id=f_generation_id, member_id=f_member_id, group_instance_id=f_group_instance_id, assignments=f_assignments), pos
 
 
@@ -203,8 +203,8 @@ def _r_SyncGroupRequest_4(buf: _c.Buffer, pos: int) -> tuple[SyncGroupRequest, i
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_SyncGroupRequestAssignment_4(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_SyncGroupRequestAssignment_4(buf, pos)
+            f_assignments.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -230,8 +230,8 @@ def _r_SyncGroupRequest_5(buf: _c.Buffer, pos: int) -> tuple[SyncGroupRequest, i
     else:
         f_assignments = []
         for _ in range(n1):
-            e, pos = _r_SyncGroupRequestAssignment_4(buf, pos)
-            f_assignments.append(e)
+            e2, pos = _r_SyncGroupRequestAssignment_4(buf, pos)
+            f_assignments.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -33,7 +33,7 @@ class SyncGroupResponse(msgspec.Struct, kw_only=True):
     # The member assignment. [v0+]
     assignment: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -27,7 +27,7 @@ class TxnOffsetCommitRequestPartition(msgspec.Struct, kw_only=True):
     # Any associated metadata the client wants to keep. [v0+, nullable v0+]
     committed_metadata: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -40,7 +40,7 @@ class TxnOffsetCommitRequestTopic(msgspec.Struct, kw_only=True):
     # The partitions inside the topic that we want to commit offsets for. [v0+]
     partitions: list[TxnOffsetCommitRequestPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,7 +73,7 @@ class TxnOffsetCommitRequest(msgspec.Struct, kw_only=True):
     # Each topic that we want to commit offsets for. [v0+]
     topics: list[TxnOffsetCommitRequestTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -94,8 +94,8 @@ def _w_TxnOffsetCommitRequestTopic_0(o: TxnOffsetCommitRequestTopic, w: _c.Write
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitRequestPartition_0(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestPartition_0(e2, w)
 
 
 def _w_TxnOffsetCommitRequest_0(o: TxnOffsetCommitRequest, w: _c.Writer) -> None:
@@ -111,8 +111,8 @@ def _w_TxnOffsetCommitRequest_0(o: TxnOffsetCommitRequest, w: _c.Writer) -> None
     buf += _S_qh.pack(o.producer_id, o.producer_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitRequestTopic_0(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestTopic_0(e2, w)
 
 
 def _w_TxnOffsetCommitRequestPartition_2(o: TxnOffsetCommitRequestPartition, w: _c.Writer) -> None:
@@ -126,8 +126,8 @@ def _w_TxnOffsetCommitRequestTopic_2(o: TxnOffsetCommitRequestTopic, w: _c.Write
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitRequestPartition_2(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestPartition_2(e2, w)
 
 
 def _w_TxnOffsetCommitRequest_2(o: TxnOffsetCommitRequest, w: _c.Writer) -> None:
@@ -143,8 +143,8 @@ def _w_TxnOffsetCommitRequest_2(o: TxnOffsetCommitRequest, w: _c.Writer) -> None
     buf += _S_qh.pack(o.producer_id, o.producer_epoch)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitRequestTopic_2(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestTopic_2(e2, w)
 
 
 def _w_TxnOffsetCommitRequestPartition_3(o: TxnOffsetCommitRequestPartition, w: _c.Writer) -> None:
@@ -163,8 +163,8 @@ def _w_TxnOffsetCommitRequestTopic_3(o: TxnOffsetCommitRequestTopic, w: _c.Write
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TxnOffsetCommitRequestPartition_3(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestPartition_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -182,8 +182,8 @@ def _w_TxnOffsetCommitRequest_3(o: TxnOffsetCommitRequest, w: _c.Writer) -> None
     _c.write_compact_nullable_string(buf, o.group_instance_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TxnOffsetCommitRequestTopic_3(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitRequestTopic_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -207,8 +207,8 @@ def _r_TxnOffsetCommitRequestTopic_0(buf: _c.Buffer, pos: int) -> tuple[TxnOffse
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestPartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestPartition_0(buf, pos)
+            f_partitions.append(e2)
     return TxnOffsetCommitRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -223,8 +223,8 @@ def _r_TxnOffsetCommitRequest_0(buf: _c.Buffer, pos: int) -> tuple[TxnOffsetComm
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestTopic_0(buf, pos)
+            f_topics.append(e2)
     return TxnOffsetCommitRequest(transactional_id=f_transactional_id, group_id=f_group_id, producer_id=f_producer_id, producer_epoch=f_producer_epoch, topics=f_topics), pos
 
 
@@ -243,8 +243,8 @@ def _r_TxnOffsetCommitRequestTopic_2(buf: _c.Buffer, pos: int) -> tuple[TxnOffse
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestPartition_2(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestPartition_2(buf, pos)
+            f_partitions.append(e2)
     return TxnOffsetCommitRequestTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -259,8 +259,8 @@ def _r_TxnOffsetCommitRequest_2(buf: _c.Buffer, pos: int) -> tuple[TxnOffsetComm
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestTopic_2(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestTopic_2(buf, pos)
+            f_topics.append(e2)
     return TxnOffsetCommitRequest(transactional_id=f_transactional_id, group_id=f_group_id, producer_id=f_producer_id, producer_epoch=f_producer_epoch, topics=f_topics), pos
 
 
@@ -287,8 +287,8 @@ def _r_TxnOffsetCommitRequestTopic_3(buf: _c.Buffer, pos: int) -> tuple[TxnOffse
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestPartition_3(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestPartition_3(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -313,8 +313,8 @@ def _r_TxnOffsetCommitRequest_3(buf: _c.Buffer, pos: int) -> tuple[TxnOffsetComm
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitRequestTopic_3(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TxnOffsetCommitRequestTopic_3(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class TxnOffsetCommitResponsePartition(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class TxnOffsetCommitResponseTopic(msgspec.Struct, kw_only=True):
     # The responses for each partition in the topic. [v0+]
     partitions: list[TxnOffsetCommitResponsePartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class TxnOffsetCommitResponse(msgspec.Struct, kw_only=True):
     # The responses for each topic. [v0+]
     topics: list[TxnOffsetCommitResponseTopic] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -68,8 +68,8 @@ def _w_TxnOffsetCommitResponseTopic_0(o: TxnOffsetCommitResponseTopic, w: _c.Wri
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitResponsePartition_0(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitResponsePartition_0(e2, w)
 
 
 def _w_TxnOffsetCommitResponse_0(o: TxnOffsetCommitResponse, w: _c.Writer) -> None:
@@ -77,8 +77,8 @@ def _w_TxnOffsetCommitResponse_0(o: TxnOffsetCommitResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_TxnOffsetCommitResponseTopic_0(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitResponseTopic_0(e2, w)
 
 
 def _w_TxnOffsetCommitResponsePartition_3(o: TxnOffsetCommitResponsePartition, w: _c.Writer) -> None:
@@ -96,8 +96,8 @@ def _w_TxnOffsetCommitResponseTopic_3(o: TxnOffsetCommitResponseTopic, w: _c.Wri
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TxnOffsetCommitResponsePartition_3(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitResponsePartition_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -111,8 +111,8 @@ def _w_TxnOffsetCommitResponse_3(o: TxnOffsetCommitResponse, w: _c.Writer) -> No
     buf += _S_i.pack(o.throttle_time_ms)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TxnOffsetCommitResponseTopic_3(e, w)
+    for e2 in a1:
+        _w_TxnOffsetCommitResponseTopic_3(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,8 +135,8 @@ def _r_TxnOffsetCommitResponseTopic_0(buf: _c.Buffer, pos: int) -> tuple[TxnOffs
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitResponsePartition_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_TxnOffsetCommitResponsePartition_0(buf, pos)
+            f_partitions.append(e2)
     return TxnOffsetCommitResponseTopic(name=f_name, partitions=f_partitions), pos
 
 
@@ -149,8 +149,8 @@ def _r_TxnOffsetCommitResponse_0(buf: _c.Buffer, pos: int) -> tuple[TxnOffsetCom
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitResponseTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TxnOffsetCommitResponseTopic_0(buf, pos)
+            f_topics.append(e2)
     return TxnOffsetCommitResponse(throttle_time_ms=f_throttle_time_ms, topics=f_topics), pos
 
 
@@ -176,8 +176,8 @@ def _r_TxnOffsetCommitResponseTopic_3(buf: _c.Buffer, pos: int) -> tuple[TxnOffs
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitResponsePartition_3(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_TxnOffsetCommitResponsePartition_3(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -198,8 +198,8 @@ def _r_TxnOffsetCommitResponse_3(buf: _c.Buffer, pos: int) -> tuple[TxnOffsetCom
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TxnOffsetCommitResponseTopic_3(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TxnOffsetCommitResponseTopic_3(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

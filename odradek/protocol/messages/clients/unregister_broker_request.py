@@ -20,7 +20,7 @@ class UnregisterBrokerRequest(msgspec.Struct, kw_only=True):
     # The broker ID to unregister. [v0+, entity brokerId]
     broker_id: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

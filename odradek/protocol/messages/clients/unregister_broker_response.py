@@ -28,7 +28,7 @@ class UnregisterBrokerResponse(msgspec.Struct, kw_only=True):
     # v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

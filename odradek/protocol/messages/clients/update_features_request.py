@@ -32,7 +32,7 @@ class FeatureUpdateKey(msgspec.Struct, kw_only=True):
     # (default), 2 is safe downgrades only (lossless), 3 is unsafe downgrades (lossy). [v1+]
     upgrade_type: int = 1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class UpdateFeaturesRequest(msgspec.Struct, kw_only=True):
     # True if we should validate the request, but not perform the upgrade or downgrade. [v1+]
     validate_only: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -80,8 +80,8 @@ def _w_UpdateFeaturesRequest_0(o: UpdateFeaturesRequest, w: _c.Writer) -> None:
     buf += _S_i.pack(o.timeout_ms)
     a1 = o.feature_updates
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FeatureUpdateKey_0(e, w)
+    for e2 in a1:
+        _w_FeatureUpdateKey_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -108,8 +108,8 @@ def _w_UpdateFeaturesRequest_1(o: UpdateFeaturesRequest, w: _c.Writer) -> None:
     buf += _S_i.pack(o.timeout_ms)
     a1 = o.feature_updates
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_FeatureUpdateKey_1(e, w)
+    for e2 in a1:
+        _w_FeatureUpdateKey_1(e2, w)
     buf = w.buf
     buf += _S_o.pack(o.validate_only)
     uk = o.unknown_tagged_fields
@@ -143,8 +143,8 @@ def _r_UpdateFeaturesRequest_0(buf: _c.Buffer, pos: int) -> tuple[UpdateFeatures
     else:
         f_feature_updates = []
         for _ in range(n1):
-            e, pos = _r_FeatureUpdateKey_0(buf, pos)
-            f_feature_updates.append(e)
+            e2, pos = _r_FeatureUpdateKey_0(buf, pos)
+            f_feature_updates.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -180,8 +180,8 @@ def _r_UpdateFeaturesRequest_1(buf: _c.Buffer, pos: int) -> tuple[UpdateFeatures
     else:
         f_feature_updates = []
         for _ in range(n1):
-            e, pos = _r_FeatureUpdateKey_1(buf, pos)
-            f_feature_updates.append(e)
+            e2, pos = _r_FeatureUpdateKey_1(buf, pos)
+            f_feature_updates.append(e2)
     f_validate_only, = _S_o.unpack_from(buf, pos)
     pos += 1
     uk: list[tuple[int, bytes]] | None = None

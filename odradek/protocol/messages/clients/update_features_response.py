@@ -24,7 +24,7 @@ class UpdatableFeatureResult(msgspec.Struct, kw_only=True):
     # The feature update error, or `null` if the feature update succeeded. [v0+, nullable v0+]
     error_message: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class UpdateFeaturesResponse(msgspec.Struct, kw_only=True):
     # Results for each feature update. [v0-1, ignorable]
     results: list[UpdatableFeatureResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -73,8 +73,8 @@ def _w_UpdateFeaturesResponse_0(o: UpdateFeaturesResponse, w: _c.Writer) -> None
     _c.write_compact_nullable_string(buf, o.error_message)
     a1 = o.results
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdatableFeatureResult_0(e, w)
+    for e2 in a1:
+        _w_UpdatableFeatureResult_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -120,8 +120,8 @@ def _r_UpdateFeaturesResponse_0(buf: _c.Buffer, pos: int) -> tuple[UpdateFeature
     else:
         f_results = []
         for _ in range(n1):
-            e, pos = _r_UpdatableFeatureResult_0(buf, pos)
-            f_results.append(e)
+            e2, pos = _r_UpdatableFeatureResult_0(buf, pos)
+            f_results.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -42,7 +42,7 @@ class UpdateMetadataPartitionState(msgspec.Struct, kw_only=True):
     # The replicas of this partition which are offline. [v4+, ignorable, entity brokerId]
     offline_replicas: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -58,7 +58,7 @@ class UpdateMetadataTopicState(msgspec.Struct, kw_only=True):
     # The partition that we would like to update. [v5+]
     partition_states: list[UpdateMetadataPartitionState] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,7 +77,7 @@ class UpdateMetadataEndpoint(msgspec.Struct, kw_only=True):
     # The security protocol type. [v1+]
     security_protocol: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -99,7 +99,7 @@ class UpdateMetadataBroker(msgspec.Struct, kw_only=True):
     # The rack which this broker belongs to. [v2+, nullable v0+, ignorable]
     rack: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -133,7 +133,7 @@ class UpdateMetadataRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     live_brokers: list[UpdateMetadataBroker] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -154,9 +154,9 @@ def _w_UpdateMetadataPartitionState_0(o: UpdateMetadataPartitionState, w: _c.Wri
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.zk_version)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
+    a3 = o.replicas
+    _c.write_array_length(buf, len(a3), False)
+    buf += _c.pack_array('i', a3)
 
 
 def _w_UpdateMetadataBroker_0(o: UpdateMetadataBroker, w: _c.Writer) -> None:
@@ -177,13 +177,13 @@ def _w_UpdateMetadataRequest_0(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_0(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_0(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_0(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_0(e4, w)
 
 
 def _w_UpdateMetadataEndpoint_1(o: UpdateMetadataEndpoint, w: _c.Writer) -> None:
@@ -198,8 +198,8 @@ def _w_UpdateMetadataBroker_1(o: UpdateMetadataBroker, w: _c.Writer) -> None:
     buf += _S_i.pack(o.id)
     a1 = o.endpoints
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataEndpoint_1(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataEndpoint_1(e2, w)
 
 
 def _w_UpdateMetadataRequest_1(o: UpdateMetadataRequest, w: _c.Writer) -> None:
@@ -213,13 +213,13 @@ def _w_UpdateMetadataRequest_1(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_0(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_0(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_1(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_1(e4, w)
 
 
 def _w_UpdateMetadataBroker_2(o: UpdateMetadataBroker, w: _c.Writer) -> None:
@@ -227,8 +227,8 @@ def _w_UpdateMetadataBroker_2(o: UpdateMetadataBroker, w: _c.Writer) -> None:
     buf += _S_i.pack(o.id)
     a1 = o.endpoints
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataEndpoint_1(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataEndpoint_1(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.rack)
 
@@ -244,13 +244,13 @@ def _w_UpdateMetadataRequest_2(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_0(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_0(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_2(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_2(e4, w)
 
 
 def _w_UpdateMetadataEndpoint_3(o: UpdateMetadataEndpoint, w: _c.Writer) -> None:
@@ -266,8 +266,8 @@ def _w_UpdateMetadataBroker_3(o: UpdateMetadataBroker, w: _c.Writer) -> None:
     buf += _S_i.pack(o.id)
     a1 = o.endpoints
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataEndpoint_3(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataEndpoint_3(e2, w)
     buf = w.buf
     _c.write_nullable_string(buf, o.rack)
 
@@ -283,13 +283,13 @@ def _w_UpdateMetadataRequest_3(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_0(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_0(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_3(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_3(e4, w)
 
 
 def _w_UpdateMetadataPartitionState_4(o: UpdateMetadataPartitionState, w: _c.Writer) -> None:
@@ -300,12 +300,12 @@ def _w_UpdateMetadataPartitionState_4(o: UpdateMetadataPartitionState, w: _c.Wri
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.zk_version)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), False)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), False)
+    buf += _c.pack_array('i', a5)
 
 
 def _w_UpdateMetadataRequest_4(o: UpdateMetadataRequest, w: _c.Writer) -> None:
@@ -319,13 +319,13 @@ def _w_UpdateMetadataRequest_4(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ii.pack(o.controller_id, o.controller_epoch)
     a1 = o.ungrouped_partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_4(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_4(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_3(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_3(e4, w)
 
 
 def _w_UpdateMetadataPartitionState_5(o: UpdateMetadataPartitionState, w: _c.Writer) -> None:
@@ -335,12 +335,12 @@ def _w_UpdateMetadataPartitionState_5(o: UpdateMetadataPartitionState, w: _c.Wri
     _c.write_array_length(buf, len(a1), False)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.zk_version)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), False)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), False)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), False)
+    buf += _c.pack_array('i', a5)
 
 
 def _w_UpdateMetadataTopicState_5(o: UpdateMetadataTopicState, w: _c.Writer) -> None:
@@ -348,8 +348,8 @@ def _w_UpdateMetadataTopicState_5(o: UpdateMetadataTopicState, w: _c.Writer) -> 
     _c.write_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_5(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_5(e2, w)
 
 
 def _w_UpdateMetadataRequest_5(o: UpdateMetadataRequest, w: _c.Writer) -> None:
@@ -363,13 +363,13 @@ def _w_UpdateMetadataRequest_5(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_UpdateMetadataTopicState_5(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataTopicState_5(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), False)
-    for e in a2:
-        _w_UpdateMetadataBroker_3(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), False)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_3(e4, w)
 
 
 def _w_UpdateMetadataPartitionState_6(o: UpdateMetadataPartitionState, w: _c.Writer) -> None:
@@ -379,12 +379,12 @@ def _w_UpdateMetadataPartitionState_6(o: UpdateMetadataPartitionState, w: _c.Wri
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
     buf += _S_i.pack(o.zk_version)
-    a2 = o.replicas
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.offline_replicas
+    a3 = o.replicas
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
+    a5 = o.offline_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -397,8 +397,8 @@ def _w_UpdateMetadataTopicState_6(o: UpdateMetadataTopicState, w: _c.Writer) -> 
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_6(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -425,8 +425,8 @@ def _w_UpdateMetadataBroker_6(o: UpdateMetadataBroker, w: _c.Writer) -> None:
     buf += _S_i.pack(o.id)
     a1 = o.endpoints
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataEndpoint_6(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataEndpoint_6(e2, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     uk = o.unknown_tagged_fields
@@ -447,13 +447,13 @@ def _w_UpdateMetadataRequest_6(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataTopicState_6(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataTopicState_6(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_UpdateMetadataBroker_6(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_6(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -468,8 +468,8 @@ def _w_UpdateMetadataTopicState_7(o: UpdateMetadataTopicState, w: _c.Writer) -> 
     buf += o.topic_id.bytes
     a1 = o.partition_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataPartitionState_6(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataPartitionState_6(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -489,13 +489,13 @@ def _w_UpdateMetadataRequest_7(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_iiq.pack(o.controller_id, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataTopicState_7(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataTopicState_7(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_UpdateMetadataBroker_6(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_6(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -516,18 +516,18 @@ def _w_UpdateMetadataRequest_8(o: UpdateMetadataRequest, w: _c.Writer) -> None:
     buf += _S_ioiq.pack(o.controller_id, o.is_k_raft_controller, o.controller_epoch, o.broker_epoch)
     a1 = o.topic_states
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_UpdateMetadataTopicState_7(e, w)
+    for e2 in a1:
+        _w_UpdateMetadataTopicState_7(e2, w)
     buf = w.buf
-    a2 = o.live_brokers
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_UpdateMetadataBroker_6(e, w)
+    a3 = o.live_brokers
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_UpdateMetadataBroker_6(e4, w)
     buf = w.buf
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.type
-    if v3 != 0:
-        t.append((0, _c.tagged_value(_wt_UpdateMetadataRequest_type_8, v3)))
+    v5 = o.type
+    if v5 != 0:
+        t.append((0, _c.tagged_value(_wt_UpdateMetadataRequest_type_8, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -574,16 +574,16 @@ def _r_UpdateMetadataRequest_0(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_0(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_0(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_brokers=f_live_brokers), pos
 
 
@@ -605,8 +605,8 @@ def _r_UpdateMetadataBroker_1(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadataB
     else:
         f_endpoints = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataEndpoint_1(buf, pos)
-            f_endpoints.append(e)
+            e2, pos = _r_UpdateMetadataEndpoint_1(buf, pos)
+            f_endpoints.append(e2)
     return UpdateMetadataBroker(id=f_id, endpoints=f_endpoints), pos
 
 
@@ -619,16 +619,16 @@ def _r_UpdateMetadataRequest_1(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 8)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 8)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_1(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_1(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_brokers=f_live_brokers), pos
 
 
@@ -641,8 +641,8 @@ def _r_UpdateMetadataBroker_2(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadataB
     else:
         f_endpoints = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataEndpoint_1(buf, pos)
-            f_endpoints.append(e)
+            e2, pos = _r_UpdateMetadataEndpoint_1(buf, pos)
+            f_endpoints.append(e2)
     f_rack, pos = _c.read_nullable_string(buf, pos)
     return UpdateMetadataBroker(id=f_id, endpoints=f_endpoints, rack=f_rack), pos
 
@@ -656,16 +656,16 @@ def _r_UpdateMetadataRequest_2(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_2(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_2(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_brokers=f_live_brokers), pos
 
 
@@ -688,8 +688,8 @@ def _r_UpdateMetadataBroker_3(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadataB
     else:
         f_endpoints = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataEndpoint_3(buf, pos)
-            f_endpoints.append(e)
+            e2, pos = _r_UpdateMetadataEndpoint_3(buf, pos)
+            f_endpoints.append(e2)
     f_rack, pos = _c.read_nullable_string(buf, pos)
     return UpdateMetadataBroker(id=f_id, endpoints=f_endpoints, rack=f_rack), pos
 
@@ -703,16 +703,16 @@ def _r_UpdateMetadataRequest_3(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataPartitionState_0(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_3(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_3(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_brokers=f_live_brokers), pos
 
 
@@ -749,16 +749,16 @@ def _r_UpdateMetadataRequest_4(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_ungrouped_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_4(buf, pos)
-            f_ungrouped_partition_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataPartitionState_4(buf, pos)
+            f_ungrouped_partition_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_3(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_3(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, ungrouped_partition_states=f_ungrouped_partition_states, live_brokers=f_live_brokers), pos
 
 
@@ -793,8 +793,8 @@ def _r_UpdateMetadataTopicState_5(buf: _c.Buffer, pos: int) -> tuple[UpdateMetad
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_5(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_UpdateMetadataPartitionState_5(buf, pos)
+            f_partition_states.append(e2)
     return UpdateMetadataTopicState(topic_name=f_topic_name, partition_states=f_partition_states), pos
 
 
@@ -807,16 +807,16 @@ def _r_UpdateMetadataRequest_5(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataTopicState_5(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, False, 10)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataTopicState_5(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, False, 10)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_3(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_3(buf, pos)
+            f_live_brokers.append(e4)
     return UpdateMetadataRequest(controller_id=f_controller_id, controller_epoch=f_controller_epoch, broker_epoch=f_broker_epoch, topic_states=f_topic_states, live_brokers=f_live_brokers), pos
 
 
@@ -859,8 +859,8 @@ def _r_UpdateMetadataTopicState_6(buf: _c.Buffer, pos: int) -> tuple[UpdateMetad
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_6(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_UpdateMetadataPartitionState_6(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -899,8 +899,8 @@ def _r_UpdateMetadataBroker_6(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadataB
     else:
         f_endpoints = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataEndpoint_6(buf, pos)
-            f_endpoints.append(e)
+            e2, pos = _r_UpdateMetadataEndpoint_6(buf, pos)
+            f_endpoints.append(e2)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
@@ -922,16 +922,16 @@ def _r_UpdateMetadataRequest_6(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataTopicState_6(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 7)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataTopicState_6(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 7)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_6(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_6(buf, pos)
+            f_live_brokers.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -952,8 +952,8 @@ def _r_UpdateMetadataTopicState_7(buf: _c.Buffer, pos: int) -> tuple[UpdateMetad
     else:
         f_partition_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataPartitionState_6(buf, pos)
-            f_partition_states.append(e)
+            e2, pos = _r_UpdateMetadataPartitionState_6(buf, pos)
+            f_partition_states.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -974,16 +974,16 @@ def _r_UpdateMetadataRequest_7(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataTopicState_7(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 7)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataTopicState_7(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 7)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_6(buf, pos)
-            f_live_brokers.append(e)
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_6(buf, pos)
+            f_live_brokers.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -1004,17 +1004,17 @@ def _r_UpdateMetadataRequest_8(buf: _c.Buffer, pos: int) -> tuple[UpdateMetadata
     else:
         f_topic_states = []
         for _ in range(n1):
-            e, pos = _r_UpdateMetadataTopicState_7(buf, pos)
-            f_topic_states.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 7)
-    if n2 < 0:
+            e2, pos = _r_UpdateMetadataTopicState_7(buf, pos)
+            f_topic_states.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 7)
+    if n3 < 0:
         raise _c.null_where_required('UpdateMetadataRequest', 'live_brokers')
     else:
         f_live_brokers = []
-        for _ in range(n2):
-            e, pos = _r_UpdateMetadataBroker_6(buf, pos)
-            f_live_brokers.append(e)
-    f_type = 0
+        for _ in range(n3):
+            e4, pos = _r_UpdateMetadataBroker_6(buf, pos)
+            f_live_brokers.append(e4)
+    f_type: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

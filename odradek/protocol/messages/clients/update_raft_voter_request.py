@@ -24,7 +24,7 @@ class Listener(msgspec.Struct, kw_only=True):
     # The port [v0+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class KRaftVersionFeature(msgspec.Struct, kw_only=True):
     # The maximum supported KRaft protocol version [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -64,7 +64,7 @@ class UpdateRaftVoterRequest(msgspec.Struct, kw_only=True):
     # The range of versions of the protocol that the replica supports [v0+]
     k_raft_version_feature: KRaftVersionFeature = msgspec.field(default_factory=KRaftVersionFeature)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -102,8 +102,8 @@ def _w_UpdateRaftVoterRequest_0(o: UpdateRaftVoterRequest, w: _c.Writer) -> None
     buf += o.voter_directory_id.bytes
     a1 = o.listeners
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Listener_0(e, w)
+    for e2 in a1:
+        _w_Listener_0(e2, w)
     buf = w.buf
     _w_KRaftVersionFeature_0(o.k_raft_version_feature, w)
     buf = w.buf
@@ -155,8 +155,8 @@ def _r_UpdateRaftVoterRequest_0(buf: _c.Buffer, pos: int) -> tuple[UpdateRaftVot
     else:
         f_listeners = []
         for _ in range(n1):
-            e, pos = _r_Listener_0(buf, pos)
-            f_listeners.append(e)
+            e2, pos = _r_Listener_0(buf, pos)
+            f_listeners.append(e2)
     f_k_raft_version_feature, pos = _r_KRaftVersionFeature_0(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)

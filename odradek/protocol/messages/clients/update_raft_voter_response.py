@@ -27,7 +27,7 @@ class CurrentLeader(msgspec.Struct, kw_only=True):
     # The node's port [v0+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -46,7 +46,7 @@ class UpdateRaftVoterResponse(msgspec.Struct, kw_only=True):
     # [v0+, tag 0 v0+]
     current_leader: CurrentLeader = msgspec.field(default_factory=CurrentLeader)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -110,7 +110,7 @@ def _r_CurrentLeader_0(buf: _c.Buffer, pos: int) -> tuple[CurrentLeader, int]:
 def _r_UpdateRaftVoterResponse_0(buf: _c.Buffer, pos: int) -> tuple[UpdateRaftVoterResponse, int]:
     f_throttle_time_ms, f_error_code = _S_ih.unpack_from(buf, pos)
     pos += 6
-    f_current_leader = CurrentLeader()
+    f_current_leader: CurrentLeader = CurrentLeader()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -36,7 +36,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # The offset of the last record written to the metadata log [v0+]
     last_offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class TopicData(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,7 +67,7 @@ class VoteRequest(msgspec.Struct, kw_only=True):
     # [v0+]
     topics: list[TopicData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -92,8 +92,8 @@ def _w_TopicData_0(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -107,8 +107,8 @@ def _w_VoteRequest_0(o: VoteRequest, w: _c.Writer) -> None:
     _c.write_compact_nullable_string(buf, o.cluster_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_0(e, w)
+    for e2 in a1:
+        _w_TopicData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -135,8 +135,8 @@ def _w_TopicData_1(o: TopicData, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.topic_name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_1(e, w)
+    for e2 in a1:
+        _w_PartitionData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -151,8 +151,8 @@ def _w_VoteRequest_1(o: VoteRequest, w: _c.Writer) -> None:
     buf += _S_i.pack(o.voter_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicData_1(e, w)
+    for e2 in a1:
+        _w_TopicData_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -183,8 +183,8 @@ def _r_TopicData_0(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -204,8 +204,8 @@ def _r_VoteRequest_0(buf: _c.Buffer, pos: int) -> tuple[VoteRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -243,8 +243,8 @@ def _r_TopicData_1(buf: _c.Buffer, pos: int) -> tuple[TopicData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -266,8 +266,8 @@ def _r_VoteRequest_1(buf: _c.Buffer, pos: int) -> tuple[VoteRequest, int]:
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicData_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicData_1(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class Endpoint(msgspec.Struct, kw_only=True):
     # The port [v0+]
     port: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class KRaftVersionFeature(msgspec.Struct, kw_only=True):
     # The maximum supported KRaft protocol version [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -56,7 +56,7 @@ class Voter(msgspec.Struct, kw_only=True):
     # The range of versions of the protocol that the replica supports [v0+]
     k_raft_version_feature: KRaftVersionFeature = msgspec.field(default_factory=KRaftVersionFeature)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -70,7 +70,7 @@ class VotersRecord(msgspec.Struct, kw_only=True):
     # [v0+]
     voters: list[Voter] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -108,8 +108,8 @@ def _w_Voter_0(o: Voter, w: _c.Writer) -> None:
     buf += o.voter_directory_id.bytes
     a1 = o.endpoints
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Endpoint_0(e, w)
+    for e2 in a1:
+        _w_Endpoint_0(e2, w)
     buf = w.buf
     _w_KRaftVersionFeature_0(o.k_raft_version_feature, w)
     buf = w.buf
@@ -125,8 +125,8 @@ def _w_VotersRecord_0(o: VotersRecord, w: _c.Writer) -> None:
     buf += _S_h.pack(o.version)
     a1 = o.voters
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_Voter_0(e, w)
+    for e2 in a1:
+        _w_Voter_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -175,8 +175,8 @@ def _r_Voter_0(buf: _c.Buffer, pos: int) -> tuple[Voter, int]:
     else:
         f_endpoints = []
         for _ in range(n1):
-            e, pos = _r_Endpoint_0(buf, pos)
-            f_endpoints.append(e)
+            e2, pos = _r_Endpoint_0(buf, pos)
+            f_endpoints.append(e2)
     f_k_raft_version_feature, pos = _r_KRaftVersionFeature_0(buf, pos)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
@@ -198,8 +198,8 @@ def _r_VotersRecord_0(buf: _c.Buffer, pos: int) -> tuple[VotersRecord, int]:
     else:
         f_voters = []
         for _ in range(n1):
-            e, pos = _r_Voter_0(buf, pos)
-            f_voters.append(e)
+            e2, pos = _r_Voter_0(buf, pos)
+            f_voters.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

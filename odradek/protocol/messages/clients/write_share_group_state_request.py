@@ -27,7 +27,7 @@ class StateBatch(msgspec.Struct, kw_only=True):
     # The delivery count. [v0+]
     delivery_count: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -49,7 +49,7 @@ class PartitionData(msgspec.Struct, kw_only=True):
     # [v0+]
     state_batches: list[StateBatch] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -62,7 +62,7 @@ class WriteStateData(msgspec.Struct, kw_only=True):
     # The data for the partitions. [v0+]
     partitions: list[PartitionData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,7 +77,7 @@ class WriteShareGroupStateRequest(msgspec.Struct, kw_only=True):
     # The data for the topics. [v0+]
     topics: list[WriteStateData] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -100,8 +100,8 @@ def _w_PartitionData_0(o: PartitionData, w: _c.Writer) -> None:
     buf += _S_iiiq.pack(o.partition, o.state_epoch, o.leader_epoch, o.start_offset)
     a1 = o.state_batches
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_StateBatch_0(e, w)
+    for e2 in a1:
+        _w_StateBatch_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -115,8 +115,8 @@ def _w_WriteStateData_0(o: WriteStateData, w: _c.Writer) -> None:
     buf += o.topic_id.bytes
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionData_0(e, w)
+    for e2 in a1:
+        _w_PartitionData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -130,8 +130,8 @@ def _w_WriteShareGroupStateRequest_0(o: WriteShareGroupStateRequest, w: _c.Write
     _c.write_compact_string(buf, o.group_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WriteStateData_0(e, w)
+    for e2 in a1:
+        _w_WriteStateData_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -163,8 +163,8 @@ def _r_PartitionData_0(buf: _c.Buffer, pos: int) -> tuple[PartitionData, int]:
     else:
         f_state_batches = []
         for _ in range(n1):
-            e, pos = _r_StateBatch_0(buf, pos)
-            f_state_batches.append(e)
+            e2, pos = _r_StateBatch_0(buf, pos)
+            f_state_batches.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -184,8 +184,8 @@ def _r_WriteStateData_0(buf: _c.Buffer, pos: int) -> tuple[WriteStateData, int]:
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionData_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_PartitionData_0(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -205,8 +205,8 @@ def _r_WriteShareGroupStateRequest_0(buf: _c.Buffer, pos: int) -> tuple[WriteSha
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_WriteStateData_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_WriteStateData_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

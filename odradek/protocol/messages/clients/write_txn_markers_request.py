@@ -21,7 +21,7 @@ class WritableTxnMarkerTopic(msgspec.Struct, kw_only=True):
     # The indexes of the partitions to write transaction markers for. [v0+]
     partition_indexes: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -45,7 +45,7 @@ class WritableTxnMarker(msgspec.Struct, kw_only=True):
     # coordinator [v0+]
     coordinator_epoch: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -57,7 +57,7 @@ class WriteTxnMarkersRequest(msgspec.Struct, kw_only=True):
     # The transaction markers to be written. [v0+]
     markers: list[WritableTxnMarker] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -78,8 +78,8 @@ def _w_WritableTxnMarker_0(o: WritableTxnMarker, w: _c.Writer) -> None:
     buf += _S_qho.pack(o.producer_id, o.producer_epoch, o.transaction_result)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_WritableTxnMarkerTopic_0(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerTopic_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.coordinator_epoch)
 
@@ -88,8 +88,8 @@ def _w_WriteTxnMarkersRequest_0(o: WriteTxnMarkersRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.markers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_WritableTxnMarker_0(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarker_0(e2, w)
 
 
 def _w_WritableTxnMarkerTopic_1(o: WritableTxnMarkerTopic, w: _c.Writer) -> None:
@@ -110,8 +110,8 @@ def _w_WritableTxnMarker_1(o: WritableTxnMarker, w: _c.Writer) -> None:
     buf += _S_qho.pack(o.producer_id, o.producer_epoch, o.transaction_result)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WritableTxnMarkerTopic_1(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerTopic_1(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.coordinator_epoch)
     uk = o.unknown_tagged_fields
@@ -125,8 +125,8 @@ def _w_WriteTxnMarkersRequest_1(o: WriteTxnMarkersRequest, w: _c.Writer) -> None
     buf = w.buf
     a1 = o.markers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WritableTxnMarker_1(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarker_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -154,8 +154,8 @@ def _r_WritableTxnMarker_0(buf: _c.Buffer, pos: int) -> tuple[WritableTxnMarker,
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerTopic_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_WritableTxnMarkerTopic_0(buf, pos)
+            f_topics.append(e2)
     f_coordinator_epoch, = _S_i.unpack_from(buf, pos)
     pos += 4
     return WritableTxnMarker(producer_id=f_producer_id, producer_epoch=f_producer_epoch, transaction_result=f_transaction_result, topics=f_topics, coordinator_epoch=f_coordinator_epoch), pos
@@ -168,8 +168,8 @@ def _r_WriteTxnMarkersRequest_0(buf: _c.Buffer, pos: int) -> tuple[WriteTxnMarke
     else:
         f_markers = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarker_0(buf, pos)
-            f_markers.append(e)
+            e2, pos = _r_WritableTxnMarker_0(buf, pos)
+            f_markers.append(e2)
     return WriteTxnMarkersRequest(markers=f_markers), pos
 
 
@@ -200,8 +200,8 @@ def _r_WritableTxnMarker_1(buf: _c.Buffer, pos: int) -> tuple[WritableTxnMarker,
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerTopic_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_WritableTxnMarkerTopic_1(buf, pos)
+            f_topics.append(e2)
     f_coordinator_epoch, = _S_i.unpack_from(buf, pos)
     pos += 4
     uk: list[tuple[int, bytes]] | None = None
@@ -222,8 +222,8 @@ def _r_WriteTxnMarkersRequest_1(buf: _c.Buffer, pos: int) -> tuple[WriteTxnMarke
     else:
         f_markers = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarker_1(buf, pos)
-            f_markers.append(e)
+            e2, pos = _r_WritableTxnMarker_1(buf, pos)
+            f_markers.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

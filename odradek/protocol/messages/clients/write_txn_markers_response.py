@@ -21,7 +21,7 @@ class WritableTxnMarkerPartitionResult(msgspec.Struct, kw_only=True):
     # The error code, or 0 if there was no error. [v0+]
     error_code: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -34,7 +34,7 @@ class WritableTxnMarkerTopicResult(msgspec.Struct, kw_only=True):
     # The results by partition. [v0+]
     partitions: list[WritableTxnMarkerPartitionResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class WritableTxnMarkerResult(msgspec.Struct, kw_only=True):
     # The results by topic. [v0+]
     topics: list[WritableTxnMarkerTopicResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class WriteTxnMarkersResponse(msgspec.Struct, kw_only=True):
     # The results for writing makers. [v0+]
     markers: list[WritableTxnMarkerResult] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,8 +77,8 @@ def _w_WritableTxnMarkerTopicResult_0(o: WritableTxnMarkerTopicResult, w: _c.Wri
     _c.write_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_WritableTxnMarkerPartitionResult_0(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerPartitionResult_0(e2, w)
 
 
 def _w_WritableTxnMarkerResult_0(o: WritableTxnMarkerResult, w: _c.Writer) -> None:
@@ -86,16 +86,16 @@ def _w_WritableTxnMarkerResult_0(o: WritableTxnMarkerResult, w: _c.Writer) -> No
     buf += _S_q.pack(o.producer_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_WritableTxnMarkerTopicResult_0(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerTopicResult_0(e2, w)
 
 
 def _w_WriteTxnMarkersResponse_0(o: WriteTxnMarkersResponse, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.markers
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_WritableTxnMarkerResult_0(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerResult_0(e2, w)
 
 
 def _w_WritableTxnMarkerPartitionResult_1(o: WritableTxnMarkerPartitionResult, w: _c.Writer) -> None:
@@ -113,8 +113,8 @@ def _w_WritableTxnMarkerTopicResult_1(o: WritableTxnMarkerTopicResult, w: _c.Wri
     _c.write_compact_string(buf, o.name)
     a1 = o.partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WritableTxnMarkerPartitionResult_1(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerPartitionResult_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -128,8 +128,8 @@ def _w_WritableTxnMarkerResult_1(o: WritableTxnMarkerResult, w: _c.Writer) -> No
     buf += _S_q.pack(o.producer_id)
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WritableTxnMarkerTopicResult_1(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerTopicResult_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -142,8 +142,8 @@ def _w_WriteTxnMarkersResponse_1(o: WriteTxnMarkersResponse, w: _c.Writer) -> No
     buf = w.buf
     a1 = o.markers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_WritableTxnMarkerResult_1(e, w)
+    for e2 in a1:
+        _w_WritableTxnMarkerResult_1(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -166,8 +166,8 @@ def _r_WritableTxnMarkerTopicResult_0(buf: _c.Buffer, pos: int) -> tuple[Writabl
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerPartitionResult_0(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_WritableTxnMarkerPartitionResult_0(buf, pos)
+            f_partitions.append(e2)
     return WritableTxnMarkerTopicResult(name=f_name, partitions=f_partitions), pos
 
 
@@ -180,8 +180,8 @@ def _r_WritableTxnMarkerResult_0(buf: _c.Buffer, pos: int) -> tuple[WritableTxnM
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerTopicResult_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_WritableTxnMarkerTopicResult_0(buf, pos)
+            f_topics.append(e2)
     return WritableTxnMarkerResult(producer_id=f_producer_id, topics=f_topics), pos
 
 
@@ -192,8 +192,8 @@ def _r_WriteTxnMarkersResponse_0(buf: _c.Buffer, pos: int) -> tuple[WriteTxnMark
     else:
         f_markers = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerResult_0(buf, pos)
-            f_markers.append(e)
+            e2, pos = _r_WritableTxnMarkerResult_0(buf, pos)
+            f_markers.append(e2)
     return WriteTxnMarkersResponse(markers=f_markers), pos
 
 
@@ -219,8 +219,8 @@ def _r_WritableTxnMarkerTopicResult_1(buf: _c.Buffer, pos: int) -> tuple[Writabl
     else:
         f_partitions = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerPartitionResult_1(buf, pos)
-            f_partitions.append(e)
+            e2, pos = _r_WritableTxnMarkerPartitionResult_1(buf, pos)
+            f_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -241,8 +241,8 @@ def _r_WritableTxnMarkerResult_1(buf: _c.Buffer, pos: int) -> tuple[WritableTxnM
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerTopicResult_1(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_WritableTxnMarkerTopicResult_1(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -261,8 +261,8 @@ def _r_WriteTxnMarkersResponse_1(buf: _c.Buffer, pos: int) -> tuple[WriteTxnMark
     else:
         f_markers = []
         for _ in range(n1):
-            e, pos = _r_WritableTxnMarkerResult_1(buf, pos)
-            f_markers.append(e)
+            e2, pos = _r_WritableTxnMarkerResult_1(buf, pos)
+            f_markers.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partition Ids. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -45,7 +45,7 @@ class ConsumerGroupCurrentMemberAssignmentValue(msgspec.Struct, kw_only=True):
     # The partitions that must be revoked by this member. [v0+]
     partitions_pending_revocation: list[TopicPartitions] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -70,13 +70,13 @@ def _w_ConsumerGroupCurrentMemberAssignmentValue_0(o: ConsumerGroupCurrentMember
     buf += _S_iib.pack(o.member_epoch, o.previous_member_epoch, o.state)
     a1 = o.assigned_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartitions_0(e, w)
+    for e2 in a1:
+        _w_TopicPartitions_0(e2, w)
     buf = w.buf
-    a2 = o.partitions_pending_revocation
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_TopicPartitions_0(e, w)
+    a3 = o.partitions_pending_revocation
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_TopicPartitions_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -112,16 +112,16 @@ def _r_ConsumerGroupCurrentMemberAssignmentValue_0(buf: _c.Buffer, pos: int) -> 
     else:
         f_assigned_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_assigned_partitions.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_assigned_partitions.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('ConsumerGroupCurrentMemberAssignmentValue', 'partitions_pending_revocation')
     else:
         f_partitions_pending_revocation = []
-        for _ in range(n2):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_partitions_pending_revocation.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicPartitions_0(buf, pos)
+            f_partitions_pending_revocation.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

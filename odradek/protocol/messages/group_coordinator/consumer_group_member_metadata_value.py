@@ -21,7 +21,7 @@ class ClassicProtocol(msgspec.Struct, kw_only=True):
     # The protocol metadata. [v0+]
     metadata: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -38,7 +38,7 @@ class ClassicMemberMetadata(msgspec.Struct, kw_only=True):
     # [v0+]
     supported_protocols: list[ClassicProtocol] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -75,7 +75,7 @@ class ConsumerGroupMemberMetadataValue(msgspec.Struct, kw_only=True):
     # protocol. [v0+, nullable v0+, tag 0 v0+]
     classic_member_metadata: ClassicMemberMetadata | None = msgspec.field(default_factory=ClassicMemberMetadata)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -99,8 +99,8 @@ def _w_ClassicMemberMetadata_0(o: ClassicMemberMetadata, w: _c.Writer) -> None:
     buf += _S_i.pack(o.session_timeout_ms)
     a1 = o.supported_protocols
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ClassicProtocol_0(e, w)
+    for e2 in a1:
+        _w_ClassicProtocol_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -128,15 +128,15 @@ def _w_ConsumerGroupMemberMetadataValue_0(o: ConsumerGroupMemberMetadataValue, w
     _c.write_compact_string(buf, o.client_host)
     a1 = o.subscribed_topic_names
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     _c.write_compact_nullable_string(buf, o.subscribed_topic_regex)
     buf += _S_i.pack(o.rebalance_timeout_ms)
     _c.write_compact_nullable_string(buf, o.server_assignor)
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.classic_member_metadata
-    if v2 != _D_ClassicMemberMetadata:
-        t.append((0, _c.tagged_value(_wt_ConsumerGroupMemberMetadataValue_classic_member_metadata_0, v2)))
+    v3 = o.classic_member_metadata
+    if v3 != _D_ClassicMemberMetadata:
+        t.append((0, _c.tagged_value(_wt_ConsumerGroupMemberMetadataValue_classic_member_metadata_0, v3)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -169,8 +169,8 @@ def _r_ClassicMemberMetadata_0(buf: _c.Buffer, pos: int) -> tuple[ClassicMemberM
     else:
         f_supported_protocols = []
         for _ in range(n1):
-            e, pos = _r_ClassicProtocol_0(buf, pos)
-            f_supported_protocols.append(e)
+            e2, pos = _r_ClassicProtocol_0(buf, pos)
+            f_supported_protocols.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -193,13 +193,13 @@ def _r_ConsumerGroupMemberMetadataValue_0(buf: _c.Buffer, pos: int) -> tuple[Con
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     f_subscribed_topic_regex, pos = _c.read_compact_nullable_string(buf, pos)
     f_rebalance_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_server_assignor, pos = _c.read_compact_nullable_string(buf, pos)
-    f_classic_member_metadata = ClassicMemberMetadata()
+    f_classic_member_metadata: ClassicMemberMetadata | None = ClassicMemberMetadata()
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

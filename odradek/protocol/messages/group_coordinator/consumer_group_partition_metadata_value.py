@@ -23,7 +23,7 @@ class PartitionMetadata(msgspec.Struct, kw_only=True):
     # The set of racks that the partition is mapped to. [v0+]
     racks: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class TopicMetadata(msgspec.Struct, kw_only=True):
     # rack information is unavailable for all the partitions, an empty list is stored [v0+]
     partition_metadata: list[PartitionMetadata] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -54,7 +54,7 @@ class ConsumerGroupPartitionMetadataValue(msgspec.Struct, kw_only=True):
     # The list of topic metadata. [v0+]
     topics: list[TopicMetadata] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -66,8 +66,8 @@ def _w_PartitionMetadata_0(o: PartitionMetadata, w: _c.Writer) -> None:
     buf += _S_i.pack(o.partition)
     a1 = o.racks
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -82,8 +82,8 @@ def _w_TopicMetadata_0(o: TopicMetadata, w: _c.Writer) -> None:
     buf += _S_i.pack(o.num_partitions)
     a1 = o.partition_metadata
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_PartitionMetadata_0(e, w)
+    for e2 in a1:
+        _w_PartitionMetadata_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -96,8 +96,8 @@ def _w_ConsumerGroupPartitionMetadataValue_0(o: ConsumerGroupPartitionMetadataVa
     buf = w.buf
     a1 = o.topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicMetadata_0(e, w)
+    for e2 in a1:
+        _w_TopicMetadata_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -115,8 +115,8 @@ def _r_PartitionMetadata_0(buf: _c.Buffer, pos: int) -> tuple[PartitionMetadata,
     else:
         f_racks = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_racks.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_racks.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -139,8 +139,8 @@ def _r_TopicMetadata_0(buf: _c.Buffer, pos: int) -> tuple[TopicMetadata, int]:
     else:
         f_partition_metadata = []
         for _ in range(n1):
-            e, pos = _r_PartitionMetadata_0(buf, pos)
-            f_partition_metadata.append(e)
+            e2, pos = _r_PartitionMetadata_0(buf, pos)
+            f_partition_metadata.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -159,8 +159,8 @@ def _r_ConsumerGroupPartitionMetadataValue_0(buf: _c.Buffer, pos: int) -> tuple[
     else:
         f_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicMetadata_0(buf, pos)
-            f_topics.append(e)
+            e2, pos = _r_TopicMetadata_0(buf, pos)
+            f_topics.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -39,7 +39,7 @@ class MemberMetadata(msgspec.Struct, kw_only=True):
     # [v0+]
     assignment: bytes = b''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -65,7 +65,7 @@ class GroupMetadataValue(msgspec.Struct, kw_only=True):
     # [v0+]
     members: list[MemberMetadata] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -92,8 +92,8 @@ def _w_GroupMetadataValue_0(o: GroupMetadataValue, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.leader)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberMetadata_0(e, w)
+    for e2 in a1:
+        _w_MemberMetadata_0(e2, w)
 
 
 def _w_MemberMetadata_1(o: MemberMetadata, w: _c.Writer) -> None:
@@ -114,8 +114,8 @@ def _w_GroupMetadataValue_1(o: GroupMetadataValue, w: _c.Writer) -> None:
     _c.write_nullable_string(buf, o.leader)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberMetadata_1(e, w)
+    for e2 in a1:
+        _w_MemberMetadata_1(e2, w)
 
 
 def _w_GroupMetadataValue_2(o: GroupMetadataValue, w: _c.Writer) -> None:
@@ -127,8 +127,8 @@ def _w_GroupMetadataValue_2(o: GroupMetadataValue, w: _c.Writer) -> None:
     buf += _S_q.pack(o.current_state_timestamp)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberMetadata_1(e, w)
+    for e2 in a1:
+        _w_MemberMetadata_1(e2, w)
 
 
 def _w_MemberMetadata_3(o: MemberMetadata, w: _c.Writer) -> None:
@@ -151,8 +151,8 @@ def _w_GroupMetadataValue_3(o: GroupMetadataValue, w: _c.Writer) -> None:
     buf += _S_q.pack(o.current_state_timestamp)
     a1 = o.members
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_MemberMetadata_3(e, w)
+    for e2 in a1:
+        _w_MemberMetadata_3(e2, w)
 
 
 def _w_MemberMetadata_4(o: MemberMetadata, w: _c.Writer) -> None:
@@ -180,8 +180,8 @@ def _w_GroupMetadataValue_4(o: GroupMetadataValue, w: _c.Writer) -> None:
     buf += _S_q.pack(o.current_state_timestamp)
     a1 = o.members
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_MemberMetadata_4(e, w)
+    for e2 in a1:
+        _w_MemberMetadata_4(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -213,8 +213,8 @@ def _r_GroupMetadataValue_0(buf: _c.Buffer, pos: int) -> tuple[GroupMetadataValu
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberMetadata_0(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberMetadata_0(buf, pos)
+            f_members.append(e2)
     return GroupMetadataValue(protocol_type=f_protocol_type, generation=f_generation, protocol=f_protocol, leader=f_leader, members=f_members), pos
 
 
@@ -241,8 +241,8 @@ def _r_GroupMetadataValue_1(buf: _c.Buffer, pos: int) -> tuple[GroupMetadataValu
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberMetadata_1(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberMetadata_1(buf, pos)
+            f_members.append(e2)
     return GroupMetadataValue(protocol_type=f_protocol_type, generation=f_generation, protocol=f_protocol, leader=f_leader, members=f_members), pos
 
 
@@ -260,8 +260,8 @@ def _r_GroupMetadataValue_2(buf: _c.Buffer, pos: int) -> tuple[GroupMetadataValu
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberMetadata_1(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberMetadata_1(buf, pos)
+            f_members.append(e2)
     return GroupMetadataValue(protocol_type=f_protocol_type, generation=f_generation, protocol=f_protocol, leader=f_leader, current_state_timestamp=f_current_state_timestamp, members=f_members), pos
 
 
@@ -291,8 +291,8 @@ def _r_GroupMetadataValue_3(buf: _c.Buffer, pos: int) -> tuple[GroupMetadataValu
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberMetadata_3(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberMetadata_3(buf, pos)
+            f_members.append(e2)
     return GroupMetadataValue(protocol_type=f_protocol_type, generation=f_generation, protocol=f_protocol, leader=f_leader, current_state_timestamp=f_current_state_timestamp, members=f_members), pos
 
 
@@ -330,8 +330,8 @@ def _r_GroupMetadataValue_4(buf: _c.Buffer, pos: int) -> tuple[GroupMetadataValu
     else:
         f_members = []
         for _ in range(n1):
-            e, pos = _r_MemberMetadata_4(buf, pos)
-            f_members.append(e)
+            e2, pos = _r_MemberMetadata_4(buf, pos)
+            f_members.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

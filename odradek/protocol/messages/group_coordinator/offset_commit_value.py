@@ -31,7 +31,7 @@ class OffsetCommitValue(msgspec.Struct, kw_only=True):
     # [v1, ignorable]
     expire_timestamp: int = -1
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -21,7 +21,7 @@ class TopicPartitions(msgspec.Struct, kw_only=True):
     # The partition Ids. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -42,7 +42,7 @@ class ShareGroupCurrentMemberAssignmentValue(msgspec.Struct, kw_only=True):
     # The partitions assigned to (or owned by) this member. [v0+]
     assigned_partitions: list[TopicPartitions] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,8 +67,8 @@ def _w_ShareGroupCurrentMemberAssignmentValue_0(o: ShareGroupCurrentMemberAssign
     buf += _S_iib.pack(o.member_epoch, o.previous_member_epoch, o.state)
     a1 = o.assigned_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartitions_0(e, w)
+    for e2 in a1:
+        _w_TopicPartitions_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -104,8 +104,8 @@ def _r_ShareGroupCurrentMemberAssignmentValue_0(buf: _c.Buffer, pos: int) -> tup
     else:
         f_assigned_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitions_0(buf, pos)
-            f_assigned_partitions.append(e)
+            e2, pos = _r_TopicPartitions_0(buf, pos)
+            f_assigned_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

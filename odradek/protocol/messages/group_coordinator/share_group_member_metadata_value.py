@@ -28,7 +28,7 @@ class ShareGroupMemberMetadataValue(msgspec.Struct, kw_only=True):
     # The list of subscribed topic names. [v0+]
     subscribed_topic_names: list[str] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -41,8 +41,8 @@ def _w_ShareGroupMemberMetadataValue_0(o: ShareGroupMemberMetadataValue, w: _c.W
     _c.write_compact_string(buf, o.client_host)
     a1 = o.subscribed_topic_names
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     uk = o.unknown_tagged_fields
     if uk:
         _c.write_tagged_fields(buf, list(uk))
@@ -60,8 +60,8 @@ def _r_ShareGroupMemberMetadataValue_0(buf: _c.Buffer, pos: int) -> tuple[ShareG
     else:
         f_subscribed_topic_names = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_subscribed_topic_names.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_subscribed_topic_names.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -24,7 +24,7 @@ class TopicPartitionsInfo(msgspec.Struct, kw_only=True):
     # The partitions. [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class TopicInfo(msgspec.Struct, kw_only=True):
     # The topic name. [v0+]
     topic_name: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -51,7 +51,7 @@ class ShareGroupStatePartitionMetadataValue(msgspec.Struct, kw_only=True):
     # The topics whose share-group state is being deleted. [v0+]
     deleting_topics: list[TopicInfo] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -86,13 +86,13 @@ def _w_ShareGroupStatePartitionMetadataValue_0(o: ShareGroupStatePartitionMetada
     buf = w.buf
     a1 = o.initialized_topics
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartitionsInfo_0(e, w)
+    for e2 in a1:
+        _w_TopicPartitionsInfo_0(e2, w)
     buf = w.buf
-    a2 = o.deleting_topics
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_TopicInfo_0(e, w)
+    a3 = o.deleting_topics
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_TopicInfo_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -141,16 +141,16 @@ def _r_ShareGroupStatePartitionMetadataValue_0(buf: _c.Buffer, pos: int) -> tupl
     else:
         f_initialized_topics = []
         for _ in range(n1):
-            e, pos = _r_TopicPartitionsInfo_0(buf, pos)
-            f_initialized_topics.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 18)
-    if n2 < 0:
+            e2, pos = _r_TopicPartitionsInfo_0(buf, pos)
+            f_initialized_topics.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 18)
+    if n3 < 0:
         raise _c.null_where_required('ShareGroupStatePartitionMetadataValue', 'deleting_topics')
     else:
         f_deleting_topics = []
-        for _ in range(n2):
-            e, pos = _r_TopicInfo_0(buf, pos)
-            f_deleting_topics.append(e)
+        for _ in range(n3):
+            e4, pos = _r_TopicInfo_0(buf, pos)
+            f_deleting_topics.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -21,7 +21,7 @@ class TopicPartition(msgspec.Struct, kw_only=True):
     # [v0+]
     partitions: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -32,7 +32,7 @@ class ShareGroupTargetAssignmentMemberValue(msgspec.Struct, kw_only=True):
     # The assigned partitions. [v0+]
     topic_partitions: list[TopicPartition] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -55,8 +55,8 @@ def _w_ShareGroupTargetAssignmentMemberValue_0(o: ShareGroupTargetAssignmentMemb
     buf = w.buf
     a1 = o.topic_partitions
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_TopicPartition_0(e, w)
+    for e2 in a1:
+        _w_TopicPartition_0(e2, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -90,8 +90,8 @@ def _r_ShareGroupTargetAssignmentMemberValue_0(buf: _c.Buffer, pos: int) -> tupl
     else:
         f_topic_partitions = []
         for _ in range(n1):
-            e, pos = _r_TopicPartition_0(buf, pos)
-            f_topic_partitions.append(e)
+            e2, pos = _r_TopicPartition_0(buf, pos)
+            f_topic_partitions.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

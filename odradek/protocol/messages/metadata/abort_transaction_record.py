@@ -21,7 +21,7 @@ class AbortTransactionRecord(msgspec.Struct, kw_only=True):
     # tag 0 v0+]
     reason: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -48,7 +48,7 @@ def _w_AbortTransactionRecord_0(o: AbortTransactionRecord, w: _c.Writer) -> None
 
 
 def _r_AbortTransactionRecord_0(buf: _c.Buffer, pos: int) -> tuple[AbortTransactionRecord, int]:
-    f_reason = None
+    f_reason: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

@@ -41,7 +41,7 @@ class AccessControlEntryRecord(msgspec.Struct, kw_only=True):
     # The AclPermissionType. [v0+]
     permission_type: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

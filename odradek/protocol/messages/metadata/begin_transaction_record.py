@@ -20,7 +20,7 @@ class BeginTransactionRecord(msgspec.Struct, kw_only=True):
     # An optional textual description of this transaction. [v0+, nullable v0+, tag 0 v0+]
     name: str | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ def _w_BeginTransactionRecord_0(o: BeginTransactionRecord, w: _c.Writer) -> None
 
 
 def _r_BeginTransactionRecord_0(buf: _c.Buffer, pos: int) -> tuple[BeginTransactionRecord, int]:
-    f_name = None
+    f_name: str | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

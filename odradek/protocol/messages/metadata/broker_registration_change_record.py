@@ -33,7 +33,7 @@ class BrokerRegistrationChangeRecord(msgspec.Struct, kw_only=True):
     # Log directories configured in this broker which are available. [v2+, tag 2 v2+]
     log_dirs: list[uuid.UUID] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -96,8 +96,8 @@ def _wt_BrokerRegistrationChangeRecord_log_dirs_2(v: list[uuid.UUID], w: _c.Writ
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        buf += e.bytes
+    for e2 in a1:
+        buf += e2.bytes
 
 
 def _w_BrokerRegistrationChangeRecord_2(o: BrokerRegistrationChangeRecord, w: _c.Writer) -> None:
@@ -125,7 +125,7 @@ def _w_BrokerRegistrationChangeRecord_2(o: BrokerRegistrationChangeRecord, w: _c
 def _r_BrokerRegistrationChangeRecord_0(buf: _c.Buffer, pos: int) -> tuple[BrokerRegistrationChangeRecord, int]:
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(buf, pos)
     pos += 12
-    f_fenced = 0
+    f_fenced: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -146,8 +146,8 @@ def _r_BrokerRegistrationChangeRecord_0(buf: _c.Buffer, pos: int) -> tuple[Broke
 def _r_BrokerRegistrationChangeRecord_1(buf: _c.Buffer, pos: int) -> tuple[BrokerRegistrationChangeRecord, int]:
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(buf, pos)
     pos += 12
-    f_fenced = 0
-    f_in_controlled_shutdown = 0
+    f_fenced: int = 0
+    f_in_controlled_shutdown: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -173,9 +173,9 @@ def _r_BrokerRegistrationChangeRecord_1(buf: _c.Buffer, pos: int) -> tuple[Broke
 def _r_BrokerRegistrationChangeRecord_2(buf: _c.Buffer, pos: int) -> tuple[BrokerRegistrationChangeRecord, int]:
     f_broker_id, f_broker_epoch = _S_iq.unpack_from(buf, pos)
     pos += 12
-    f_fenced = 0
-    f_in_controlled_shutdown = 0
-    f_log_dirs = []
+    f_fenced: int = 0
+    f_in_controlled_shutdown: int = 0
+    f_log_dirs: list[uuid.UUID] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -197,8 +197,8 @@ def _r_BrokerRegistrationChangeRecord_2(buf: _c.Buffer, pos: int) -> tuple[Broke
             else:
                 f_log_dirs = []
                 for _ in range(n1):
-                    e, pos = _c.read_uuid(buf, pos)
-                    f_log_dirs.append(e)
+                    e2, pos = _c.read_uuid(buf, pos)
+                    f_log_dirs.append(e2)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

@@ -21,7 +21,7 @@ class EntityData(msgspec.Struct, kw_only=True):
     # The name of the entity, or null if the default. [v0+, nullable v0+]
     entity_name: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -42,7 +42,7 @@ class ClientQuotaRecord(msgspec.Struct, kw_only=True):
     # Whether the quota configuration value should be removed, otherwise set. [v0+]
     remove: bool = False
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -64,8 +64,8 @@ def _w_ClientQuotaRecord_0(o: ClientQuotaRecord, w: _c.Writer) -> None:
     buf = w.buf
     a1 = o.entity
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_EntityData_0(e, w)
+    for e2 in a1:
+        _w_EntityData_0(e2, w)
     buf = w.buf
     _c.write_compact_string(buf, o.key)
     buf += _S_do.pack(o.value, o.remove)
@@ -97,8 +97,8 @@ def _r_ClientQuotaRecord_0(buf: _c.Buffer, pos: int) -> tuple[ClientQuotaRecord,
     else:
         f_entity = []
         for _ in range(n1):
-            e, pos = _r_EntityData_0(buf, pos)
-            f_entity.append(e)
+            e2, pos = _r_EntityData_0(buf, pos)
+            f_entity.append(e2)
     f_key, pos = _c.read_compact_string(buf, pos)
     f_value, f_remove = _S_do.unpack_from(buf, pos)
     pos += 9

@@ -29,7 +29,7 @@ class ConfigRecord(msgspec.Struct, kw_only=True):
     # The value of the configuration, or null if the it should be deleted. [v0+, nullable v0+]
     value: str | None = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

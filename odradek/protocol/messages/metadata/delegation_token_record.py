@@ -38,7 +38,7 @@ class DelegationTokenRecord(msgspec.Struct, kw_only=True):
     # The token id. [v0+]
     token_id: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -51,8 +51,8 @@ def _w_DelegationTokenRecord_0(o: DelegationTokenRecord, w: _c.Writer) -> None:
     _c.write_compact_string(buf, o.requester)
     a1 = o.renewers
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _c.write_compact_string(buf, e)
+    for e2 in a1:
+        _c.write_compact_string(buf, e2)
     buf += _S_qqq.pack(o.issue_timestamp, o.max_timestamp, o.expiration_timestamp)
     _c.write_compact_string(buf, o.token_id)
     uk = o.unknown_tagged_fields
@@ -71,8 +71,8 @@ def _r_DelegationTokenRecord_0(buf: _c.Buffer, pos: int) -> tuple[DelegationToke
     else:
         f_renewers = []
         for _ in range(n1):
-            e, pos = _c.read_compact_string(buf, pos)
-            f_renewers.append(e)
+            e2, pos = _c.read_compact_string(buf, pos)
+            f_renewers.append(e2)
     f_issue_timestamp, f_max_timestamp, f_expiration_timestamp = _S_qqq.unpack_from(buf, pos)
     pos += 24
     f_token_id, pos = _c.read_compact_string(buf, pos)

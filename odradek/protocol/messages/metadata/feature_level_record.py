@@ -24,7 +24,7 @@ class FeatureLevelRecord(msgspec.Struct, kw_only=True):
     # feature not supported. [v0+]
     feature_level: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -17,7 +17,7 @@ class NoOpRecord(msgspec.Struct, kw_only=True):
     CODEC: ClassVar[_c.MessageCodec]
     API_KEY: ClassVar[int] = 20
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

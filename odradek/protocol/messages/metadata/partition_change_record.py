@@ -60,7 +60,7 @@ class PartitionChangeRecord(msgspec.Struct, kw_only=True):
     # [v2+, nullable v2+, tag 7 v2+, entity brokerId]
     last_known_elr: list[int] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -163,8 +163,8 @@ def _wt_PartitionChangeRecord_directories_1(v: list[uuid.UUID] | None, w: _c.Wri
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            buf += e.bytes
+        for e2 in a1:
+            buf += e2.bytes
 
 
 def _w_PartitionChangeRecord_1(o: PartitionChangeRecord, w: _c.Writer) -> None:
@@ -271,12 +271,12 @@ def _r_PartitionChangeRecord_0(buf: _c.Buffer, pos: int) -> tuple[PartitionChang
     f_partition_id, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_topic_id, pos = _c.read_uuid(buf, pos)
-    f_isr = None
-    f_leader = -2
-    f_replicas = None
-    f_removing_replicas = None
-    f_adding_replicas = None
-    f_leader_recovery_state = -1
+    f_isr: list[int] | None = None
+    f_leader: int = -2
+    f_replicas: list[int] | None = None
+    f_removing_replicas: list[int] | None = None
+    f_adding_replicas: list[int] | None = None
+    f_leader_recovery_state: int = -1
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -335,13 +335,13 @@ def _r_PartitionChangeRecord_1(buf: _c.Buffer, pos: int) -> tuple[PartitionChang
     f_partition_id, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_topic_id, pos = _c.read_uuid(buf, pos)
-    f_isr = None
-    f_leader = -2
-    f_replicas = None
-    f_removing_replicas = None
-    f_adding_replicas = None
-    f_leader_recovery_state = -1
-    f_directories = None
+    f_isr: list[int] | None = None
+    f_leader: int = -2
+    f_replicas: list[int] | None = None
+    f_removing_replicas: list[int] | None = None
+    f_adding_replicas: list[int] | None = None
+    f_leader_recovery_state: int = -1
+    f_directories: list[uuid.UUID] | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -395,8 +395,8 @@ def _r_PartitionChangeRecord_1(buf: _c.Buffer, pos: int) -> tuple[PartitionChang
             else:
                 f_directories = []
                 for _ in range(n5):
-                    e, pos = _c.read_uuid(buf, pos)
-                    f_directories.append(e)
+                    e6, pos = _c.read_uuid(buf, pos)
+                    f_directories.append(e6)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:
@@ -411,15 +411,15 @@ def _r_PartitionChangeRecord_2(buf: _c.Buffer, pos: int) -> tuple[PartitionChang
     f_partition_id, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_topic_id, pos = _c.read_uuid(buf, pos)
-    f_isr = None
-    f_leader = -2
-    f_replicas = None
-    f_removing_replicas = None
-    f_adding_replicas = None
-    f_leader_recovery_state = -1
-    f_directories = None
-    f_eligible_leader_replicas = None
-    f_last_known_elr = None
+    f_isr: list[int] | None = None
+    f_leader: int = -2
+    f_replicas: list[int] | None = None
+    f_removing_replicas: list[int] | None = None
+    f_adding_replicas: list[int] | None = None
+    f_leader_recovery_state: int = -1
+    f_directories: list[uuid.UUID] | None = None
+    f_eligible_leader_replicas: list[int] | None = None
+    f_last_known_elr: list[int] | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -489,8 +489,8 @@ def _r_PartitionChangeRecord_2(buf: _c.Buffer, pos: int) -> tuple[PartitionChang
             else:
                 f_directories = []
                 for _ in range(n7):
-                    e, pos = _c.read_uuid(buf, pos)
-                    f_directories.append(e)
+                    e8, pos = _c.read_uuid(buf, pos)
+                    f_directories.append(e8)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

@@ -60,7 +60,7 @@ class PartitionRecord(msgspec.Struct, kw_only=True):
     # entity brokerId]
     last_known_elr: list[int] | None = None
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -87,20 +87,20 @@ def _w_PartitionRecord_0(o: PartitionRecord, w: _c.Writer) -> None:
     a1 = o.replicas
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.removing_replicas
+    a3 = o.isr
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
-    a4 = o.adding_replicas
-    _c.write_array_length(buf, len(a4), True)
-    buf += _c.pack_array('i', a4)
+    a5 = o.removing_replicas
+    _c.write_array_length(buf, len(a5), True)
+    buf += _c.pack_array('i', a5)
+    a7 = o.adding_replicas
+    _c.write_array_length(buf, len(a7), True)
+    buf += _c.pack_array('i', a7)
     buf += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
     t: list[tuple[int, _c.Buffer]] = []
-    v5 = o.leader_recovery_state
-    if v5 != 0:
-        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v5)))
+    v9 = o.leader_recovery_state
+    if v9 != 0:
+        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v9)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -121,24 +121,24 @@ def _w_PartitionRecord_1(o: PartitionRecord, w: _c.Writer) -> None:
     a1 = o.replicas
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.removing_replicas
+    a3 = o.isr
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
-    a4 = o.adding_replicas
-    _c.write_array_length(buf, len(a4), True)
-    buf += _c.pack_array('i', a4)
-    buf += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
-    a5 = o.directories
+    a5 = o.removing_replicas
     _c.write_array_length(buf, len(a5), True)
-    for e in a5:
-        buf += e.bytes
+    buf += _c.pack_array('i', a5)
+    a7 = o.adding_replicas
+    _c.write_array_length(buf, len(a7), True)
+    buf += _c.pack_array('i', a7)
+    buf += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
+    a9 = o.directories
+    _c.write_array_length(buf, len(a9), True)
+    for e10 in a9:
+        buf += e10.bytes
     t: list[tuple[int, _c.Buffer]] = []
-    v6 = o.leader_recovery_state
-    if v6 != 0:
-        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v6)))
+    v11 = o.leader_recovery_state
+    if v11 != 0:
+        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v11)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -175,30 +175,30 @@ def _w_PartitionRecord_2(o: PartitionRecord, w: _c.Writer) -> None:
     a1 = o.replicas
     _c.write_array_length(buf, len(a1), True)
     buf += _c.pack_array('i', a1)
-    a2 = o.isr
-    _c.write_array_length(buf, len(a2), True)
-    buf += _c.pack_array('i', a2)
-    a3 = o.removing_replicas
+    a3 = o.isr
     _c.write_array_length(buf, len(a3), True)
     buf += _c.pack_array('i', a3)
-    a4 = o.adding_replicas
-    _c.write_array_length(buf, len(a4), True)
-    buf += _c.pack_array('i', a4)
-    buf += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
-    a5 = o.directories
+    a5 = o.removing_replicas
     _c.write_array_length(buf, len(a5), True)
-    for e in a5:
-        buf += e.bytes
+    buf += _c.pack_array('i', a5)
+    a7 = o.adding_replicas
+    _c.write_array_length(buf, len(a7), True)
+    buf += _c.pack_array('i', a7)
+    buf += _S_iii.pack(o.leader, o.leader_epoch, o.partition_epoch)
+    a9 = o.directories
+    _c.write_array_length(buf, len(a9), True)
+    for e10 in a9:
+        buf += e10.bytes
     t: list[tuple[int, _c.Buffer]] = []
-    v6 = o.leader_recovery_state
-    if v6 != 0:
-        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v6)))
-    v7 = o.eligible_leader_replicas
-    if v7 is not None:
-        t.append((1, _c.tagged_value(_wt_PartitionRecord_eligible_leader_replicas_2, v7)))
-    v8 = o.last_known_elr
-    if v8 is not None:
-        t.append((2, _c.tagged_value(_wt_PartitionRecord_last_known_elr_2, v8)))
+    v11 = o.leader_recovery_state
+    if v11 != 0:
+        t.append((0, _c.tagged_value(_wt_PartitionRecord_leader_recovery_state_0, v11)))
+    v12 = o.eligible_leader_replicas
+    if v12 is not None:
+        t.append((1, _c.tagged_value(_wt_PartitionRecord_eligible_leader_replicas_2, v12)))
+    v13 = o.last_known_elr
+    if v13 is not None:
+        t.append((2, _c.tagged_value(_wt_PartitionRecord_last_known_elr_2, v13)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -234,7 +234,7 @@ def _r_PartitionRecord_0(buf: _c.Buffer, pos: int) -> tuple[PartitionRecord, int
         f_adding_replicas, pos = _c.unpack_array('i', 4, buf, pos, n4)
     f_leader, f_leader_epoch, f_partition_epoch = _S_iii.unpack_from(buf, pos)
     pos += 12
-    f_leader_recovery_state = 0
+    f_leader_recovery_state: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -284,9 +284,9 @@ def _r_PartitionRecord_1(buf: _c.Buffer, pos: int) -> tuple[PartitionRecord, int
     else:
         f_directories = []
         for _ in range(n5):
-            e, pos = _c.read_uuid(buf, pos)
-            f_directories.append(e)
-    f_leader_recovery_state = 0
+            e6, pos = _c.read_uuid(buf, pos)
+            f_directories.append(e6)
+    f_leader_recovery_state: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -336,11 +336,11 @@ def _r_PartitionRecord_2(buf: _c.Buffer, pos: int) -> tuple[PartitionRecord, int
     else:
         f_directories = []
         for _ in range(n5):
-            e, pos = _c.read_uuid(buf, pos)
-            f_directories.append(e)
-    f_leader_recovery_state = 0
-    f_eligible_leader_replicas = None
-    f_last_known_elr = None
+            e6, pos = _c.read_uuid(buf, pos)
+            f_directories.append(e6)
+    f_leader_recovery_state: int = 0
+    f_eligible_leader_replicas: list[int] | None = None
+    f_last_known_elr: list[int] | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
@@ -351,19 +351,19 @@ def _r_PartitionRecord_2(buf: _c.Buffer, pos: int) -> tuple[PartitionRecord, int
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         elif tag == 1:
-            n6, pos = _c.read_array_length(buf, pos, True, 4)
-            if n6 < 0:
+            n7, pos = _c.read_array_length(buf, pos, True, 4)
+            if n7 < 0:
                 f_eligible_leader_replicas = None
             else:
-                f_eligible_leader_replicas, pos = _c.unpack_array('i', 4, buf, pos, n6)
+                f_eligible_leader_replicas, pos = _c.unpack_array('i', 4, buf, pos, n7)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         elif tag == 2:
-            n7, pos = _c.read_array_length(buf, pos, True, 4)
-            if n7 < 0:
+            n8, pos = _c.read_array_length(buf, pos, True, 4)
+            if n8 < 0:
                 f_last_known_elr = None
             else:
-                f_last_known_elr, pos = _c.unpack_array('i', 4, buf, pos, n7)
+                f_last_known_elr, pos = _c.unpack_array('i', 4, buf, pos, n8)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

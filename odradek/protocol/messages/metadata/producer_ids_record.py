@@ -27,7 +27,7 @@ class ProducerIdsRecord(msgspec.Struct, kw_only=True):
     # block) [v0+]
     next_producer_id: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

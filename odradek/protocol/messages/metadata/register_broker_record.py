@@ -27,7 +27,7 @@ class BrokerEndpoint(msgspec.Struct, kw_only=True):
     # The security protocol. [v0+]
     security_protocol: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class BrokerFeature(msgspec.Struct, kw_only=True):
     # The maximum supported feature level. [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -82,7 +82,7 @@ class RegisterBrokerRecord(msgspec.Struct, kw_only=True):
     # Log directories configured in this broker which are available. [v3+, tag 0 v3+]
     log_dirs: list[uuid.UUID] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -131,13 +131,13 @@ def _w_RegisterBrokerRecord_0(o: RegisterBrokerRecord, w: _c.Writer) -> None:
     buf += _S_q.pack(o.broker_epoch)
     a1 = o.end_points
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BrokerEndpoint_0(e, w)
+    for e2 in a1:
+        _w_BrokerEndpoint_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_BrokerFeature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_BrokerFeature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_o.pack(o.fenced)
@@ -159,13 +159,13 @@ def _w_RegisterBrokerRecord_1(o: RegisterBrokerRecord, w: _c.Writer) -> None:
     buf += _S_q.pack(o.broker_epoch)
     a1 = o.end_points
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BrokerEndpoint_0(e, w)
+    for e2 in a1:
+        _w_BrokerEndpoint_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_BrokerFeature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_BrokerFeature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
@@ -185,13 +185,13 @@ def _w_RegisterBrokerRecord_2(o: RegisterBrokerRecord, w: _c.Writer) -> None:
     buf += _S_q.pack(o.broker_epoch)
     a1 = o.end_points
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BrokerEndpoint_0(e, w)
+    for e2 in a1:
+        _w_BrokerEndpoint_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_BrokerFeature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_BrokerFeature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
@@ -206,8 +206,8 @@ def _wt_RegisterBrokerRecord_log_dirs_3(v: list[uuid.UUID], w: _c.Writer) -> Non
     buf = w.buf
     a1 = v
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        buf += e.bytes
+    for e2 in a1:
+        buf += e2.bytes
 
 
 def _w_RegisterBrokerRecord_3(o: RegisterBrokerRecord, w: _c.Writer) -> None:
@@ -217,20 +217,20 @@ def _w_RegisterBrokerRecord_3(o: RegisterBrokerRecord, w: _c.Writer) -> None:
     buf += _S_q.pack(o.broker_epoch)
     a1 = o.end_points
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_BrokerEndpoint_0(e, w)
+    for e2 in a1:
+        _w_BrokerEndpoint_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_BrokerFeature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_BrokerFeature_0(e4, w)
     buf = w.buf
     _c.write_compact_nullable_string(buf, o.rack)
     buf += _S_oo.pack(o.fenced, o.in_controlled_shutdown)
     t: list[tuple[int, _c.Buffer]] = []
-    v3 = o.log_dirs
-    if v3 != []:
-        t.append((0, _c.tagged_value(_wt_RegisterBrokerRecord_log_dirs_3, v3)))
+    v5 = o.log_dirs
+    if v5 != []:
+        t.append((0, _c.tagged_value(_wt_RegisterBrokerRecord_log_dirs_3, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -283,16 +283,16 @@ def _r_RegisterBrokerRecord_0(buf: _c.Buffer, pos: int) -> tuple[RegisterBrokerR
     else:
         f_end_points = []
         for _ in range(n1):
-            e, pos = _r_BrokerEndpoint_0(buf, pos)
-            f_end_points.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_BrokerEndpoint_0(buf, pos)
+            f_end_points.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('RegisterBrokerRecord', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_BrokerFeature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_BrokerFeature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_fenced, = _S_o.unpack_from(buf, pos)
     pos += 1
@@ -319,16 +319,16 @@ def _r_RegisterBrokerRecord_1(buf: _c.Buffer, pos: int) -> tuple[RegisterBrokerR
     else:
         f_end_points = []
         for _ in range(n1):
-            e, pos = _r_BrokerEndpoint_0(buf, pos)
-            f_end_points.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_BrokerEndpoint_0(buf, pos)
+            f_end_points.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('RegisterBrokerRecord', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_BrokerFeature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_BrokerFeature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(buf, pos)
     pos += 2
@@ -355,16 +355,16 @@ def _r_RegisterBrokerRecord_2(buf: _c.Buffer, pos: int) -> tuple[RegisterBrokerR
     else:
         f_end_points = []
         for _ in range(n1):
-            e, pos = _r_BrokerEndpoint_0(buf, pos)
-            f_end_points.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_BrokerEndpoint_0(buf, pos)
+            f_end_points.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('RegisterBrokerRecord', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_BrokerFeature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_BrokerFeature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(buf, pos)
     pos += 2
@@ -391,33 +391,33 @@ def _r_RegisterBrokerRecord_3(buf: _c.Buffer, pos: int) -> tuple[RegisterBrokerR
     else:
         f_end_points = []
         for _ in range(n1):
-            e, pos = _r_BrokerEndpoint_0(buf, pos)
-            f_end_points.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_BrokerEndpoint_0(buf, pos)
+            f_end_points.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('RegisterBrokerRecord', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_BrokerFeature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_BrokerFeature_0(buf, pos)
+            f_features.append(e4)
     f_rack, pos = _c.read_compact_nullable_string(buf, pos)
     f_fenced, f_in_controlled_shutdown = _S_oo.unpack_from(buf, pos)
     pos += 2
-    f_log_dirs = []
+    f_log_dirs: list[uuid.UUID] = []
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
         tag, pos, end = _c.read_tagged_header(buf, pos)
         if tag == 0:
-            n3, pos = _c.read_array_length(buf, pos, True, 16)
-            if n3 < 0:
+            n5, pos = _c.read_array_length(buf, pos, True, 16)
+            if n5 < 0:
                 raise _c.null_where_required('RegisterBrokerRecord', 'log_dirs')
             else:
                 f_log_dirs = []
-                for _ in range(n3):
-                    e, pos = _c.read_uuid(buf, pos)
-                    f_log_dirs.append(e)
+                for _ in range(n5):
+                    e6, pos = _c.read_uuid(buf, pos)
+                    f_log_dirs.append(e6)
             if pos != end:
                 raise _c.tagged_size_mismatch(tag, end, pos)
         else:

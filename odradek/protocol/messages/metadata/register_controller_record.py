@@ -27,7 +27,7 @@ class ControllerEndpoint(msgspec.Struct, kw_only=True):
     # The security protocol. [v0+]
     security_protocol: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -43,7 +43,7 @@ class ControllerFeature(msgspec.Struct, kw_only=True):
     # The maximum supported feature level. [v0+]
     max_supported_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -67,7 +67,7 @@ class RegisterControllerRecord(msgspec.Struct, kw_only=True):
     # The features on this controller [v0+]
     features: list[ControllerFeature] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -107,13 +107,13 @@ def _w_RegisterControllerRecord_0(o: RegisterControllerRecord, w: _c.Writer) -> 
     buf += _S_o.pack(o.zk_migration_ready)
     a1 = o.end_points
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_ControllerEndpoint_0(e, w)
+    for e2 in a1:
+        _w_ControllerEndpoint_0(e2, w)
     buf = w.buf
-    a2 = o.features
-    _c.write_array_length(buf, len(a2), True)
-    for e in a2:
-        _w_ControllerFeature_0(e, w)
+    a3 = o.features
+    _c.write_array_length(buf, len(a3), True)
+    for e4 in a3:
+        _w_ControllerFeature_0(e4, w)
     buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -165,16 +165,16 @@ def _r_RegisterControllerRecord_0(buf: _c.Buffer, pos: int) -> tuple[RegisterCon
     else:
         f_end_points = []
         for _ in range(n1):
-            e, pos = _r_ControllerEndpoint_0(buf, pos)
-            f_end_points.append(e)
-    n2, pos = _c.read_array_length(buf, pos, True, 6)
-    if n2 < 0:
+            e2, pos = _r_ControllerEndpoint_0(buf, pos)
+            f_end_points.append(e2)
+    n3, pos = _c.read_array_length(buf, pos, True, 6)
+    if n3 < 0:
         raise _c.null_where_required('RegisterControllerRecord', 'features')
     else:
         f_features = []
-        for _ in range(n2):
-            e, pos = _r_ControllerFeature_0(buf, pos)
-            f_features.append(e)
+        for _ in range(n3):
+            e4, pos = _r_ControllerFeature_0(buf, pos)
+            f_features.append(e4)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

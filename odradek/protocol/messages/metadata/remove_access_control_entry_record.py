@@ -20,7 +20,7 @@ class RemoveAccessControlEntryRecord(msgspec.Struct, kw_only=True):
     # The ID of the AccessControlEntry to remove. [v0+]
     id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

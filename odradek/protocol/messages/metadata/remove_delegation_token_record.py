@@ -20,7 +20,7 @@ class RemoveDelegationTokenRecord(msgspec.Struct, kw_only=True):
     # The tokenID to remove. [v0+]
     token_id: str = ''
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -20,7 +20,7 @@ class RemoveTopicRecord(msgspec.Struct, kw_only=True):
     # The topic to remove. All associated partitions will be removed as well. [v0+]
     topic_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

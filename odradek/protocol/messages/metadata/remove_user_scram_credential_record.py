@@ -23,7 +23,7 @@ class RemoveUserScramCredentialRecord(msgspec.Struct, kw_only=True):
     # The SCRAM mechanism. [v0+]
     mechanism: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -23,7 +23,7 @@ class TopicRecord(msgspec.Struct, kw_only=True):
     # The unique ID of this topic. [v0+]
     topic_id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

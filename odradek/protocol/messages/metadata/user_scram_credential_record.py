@@ -35,7 +35,7 @@ class UserScramCredentialRecord(msgspec.Struct, kw_only=True):
     # The number of iterations used in the SCRAM credential. [v0+]
     iterations: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -20,7 +20,7 @@ class ZkMigrationStateRecord(msgspec.Struct, kw_only=True):
     # One of the possible migration states. [v0+]
     zk_migration_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -18,7 +18,7 @@ class Voter(msgspec.Struct, kw_only=True):
     # [v0]
     voter_id: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -47,7 +47,7 @@ class QuorumStateData(msgspec.Struct, kw_only=True):
     # [v0, nullable v0]
     current_voters: list[Voter] | None = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -77,8 +77,8 @@ def _w_QuorumStateData_0(o: QuorumStateData, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_Voter_0(e, w)
+        for e2 in a1:
+            _w_Voter_0(e2, w)
         buf = w.buf
     uk = o.unknown_tagged_fields
     if uk:
@@ -128,8 +128,8 @@ def _r_QuorumStateData_0(buf: _c.Buffer, pos: int) -> tuple[QuorumStateData, int
     else:
         f_current_voters = []
         for _ in range(n1):
-            e, pos = _r_Voter_0(buf, pos)
-            f_current_voters.append(e)
+            e2, pos = _r_Voter_0(buf, pos)
+            f_current_voters.append(e2)
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):

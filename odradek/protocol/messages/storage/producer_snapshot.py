@@ -65,8 +65,8 @@ def _w_ProducerSnapshot_1(o: ProducerSnapshot, w: _c.Writer) -> None:
     buf += _S_I.pack(o.crc)
     a1 = o.producer_entries
     _c.write_array_length(buf, len(a1), False)
-    for e in a1:
-        _w_ProducerEntry_1(e, w)
+    for e2 in a1:
+        _w_ProducerEntry_1(e2, w)
 
 
 def _r_ProducerEntry_1(buf: _c.Buffer, pos: int) -> tuple[ProducerEntry, int]:
@@ -84,8 +84,8 @@ def _r_ProducerSnapshot_1(buf: _c.Buffer, pos: int) -> tuple[ProducerSnapshot, i
     else:
         f_producer_entries = []
         for _ in range(n1):
-            e, pos = _r_ProducerEntry_1(buf, pos)
-            f_producer_entries.append(e)
+            e2, pos = _r_ProducerEntry_1(buf, pos)
+            f_producer_entries.append(e2)
     return ProducerSnapshot(crc=f_crc, producer_entries=f_producer_entries), pos
 
 

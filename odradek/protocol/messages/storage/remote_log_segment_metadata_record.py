@@ -24,7 +24,7 @@ class TopicIdPartitionEntry(msgspec.Struct, kw_only=True):
     # Partition number. [v0+]
     partition: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class RemoteLogSegmentIdEntry(msgspec.Struct, kw_only=True):
     # Unique identifier of the remote log segment. [v0+]
     id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -50,7 +50,7 @@ class SegmentLeaderEpochEntry(msgspec.Struct, kw_only=True):
     # Start offset for the leader epoch. [v0+]
     offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -89,7 +89,7 @@ class RemoteLogSegmentMetadataRecord(msgspec.Struct, kw_only=True):
     # State identifier of the remote log segment, which is RemoteLogSegmentState.id(). [v0+]
     remote_log_segment_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -140,8 +140,8 @@ def _w_RemoteLogSegmentMetadataRecord_0(o: RemoteLogSegmentMetadataRecord, w: _c
     buf += _S_qqiqq.pack(o.start_offset, o.end_offset, o.broker_id, o.max_timestamp_ms, o.event_timestamp_ms)
     a1 = o.segment_leader_epochs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_SegmentLeaderEpochEntry_0(e, w)
+    for e2 in a1:
+        _w_SegmentLeaderEpochEntry_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.segment_size_in_bytes)
     _c.write_compact_nullable_bytes(buf, o.custom_metadata)
@@ -207,8 +207,8 @@ def _r_RemoteLogSegmentMetadataRecord_0(buf: _c.Buffer, pos: int) -> tuple[Remot
     else:
         f_segment_leader_epochs = []
         for _ in range(n1):
-            e, pos = _r_SegmentLeaderEpochEntry_0(buf, pos)
-            f_segment_leader_epochs.append(e)
+            e2, pos = _r_SegmentLeaderEpochEntry_0(buf, pos)
+            f_segment_leader_epochs.append(e2)
     f_segment_size_in_bytes, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_custom_metadata, pos = _c.read_compact_nullable_bytes(buf, pos)

@@ -21,7 +21,7 @@ class SegmentLeaderEpochEntry(msgspec.Struct, kw_only=True):
     # Start offset for the leader epoch [v0+]
     offset: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -60,7 +60,7 @@ class RemoteLogSegmentMetadataSnapshotRecord(msgspec.Struct, kw_only=True):
     # State of the remote log segment [v0+]
     remote_log_segment_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -86,8 +86,8 @@ def _w_RemoteLogSegmentMetadataSnapshotRecord_0(o: RemoteLogSegmentMetadataSnaps
     buf += _S_qqiqq.pack(o.start_offset, o.end_offset, o.broker_id, o.max_timestamp_ms, o.event_timestamp_ms)
     a1 = o.segment_leader_epochs
     _c.write_array_length(buf, len(a1), True)
-    for e in a1:
-        _w_SegmentLeaderEpochEntry_0(e, w)
+    for e2 in a1:
+        _w_SegmentLeaderEpochEntry_0(e2, w)
     buf = w.buf
     buf += _S_i.pack(o.segment_size_in_bytes)
     _c.write_compact_nullable_bytes(buf, o.custom_metadata)
@@ -123,8 +123,8 @@ def _r_RemoteLogSegmentMetadataSnapshotRecord_0(buf: _c.Buffer, pos: int) -> tup
     else:
         f_segment_leader_epochs = []
         for _ in range(n1):
-            e, pos = _r_SegmentLeaderEpochEntry_0(buf, pos)
-            f_segment_leader_epochs.append(e)
+            e2, pos = _r_SegmentLeaderEpochEntry_0(buf, pos)
+            f_segment_leader_epochs.append(e2)
     f_segment_size_in_bytes, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_custom_metadata, pos = _c.read_compact_nullable_bytes(buf, pos)

@@ -24,7 +24,7 @@ class TopicIdPartitionEntry(msgspec.Struct, kw_only=True):
     # Partition number. [v0+]
     partition: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -37,7 +37,7 @@ class RemoteLogSegmentIdEntry(msgspec.Struct, kw_only=True):
     # Unique identifier of the remote log segment. [v0+]
     id: uuid.UUID = _c.ZERO_UUID
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -61,7 +61,7 @@ class RemoteLogSegmentMetadataUpdateRecord(msgspec.Struct, kw_only=True):
     # State identifier of the remote log segment, which is RemoteLogSegmentState.id(). [v0+]
     remote_log_segment_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -24,7 +24,7 @@ class TopicIdPartitionEntry(msgspec.Struct, kw_only=True):
     # Partition number. [v0+]
     partition: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -48,7 +48,7 @@ class RemotePartitionDeleteMetadataRecord(msgspec.Struct, kw_only=True):
     # RemotePartitionDeleteState.id(). [v0+]
     remote_partition_delete_state: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 

@@ -21,7 +21,7 @@ class PartitionsSchema(msgspec.Struct, kw_only=True):
     # [v0+]
     partition_ids: list[int] = msgspec.field(default_factory=list)
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -59,7 +59,7 @@ class TransactionLogValue(msgspec.Struct, kw_only=True):
     # The transaction version used by the client [v1+, tag 2 v1+]
     client_transaction_version: int = 0
 
-    # Tagged fields this version of Odradek does not know: (tag, raw bytes).
+    # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
@@ -91,8 +91,8 @@ def _w_TransactionLogValue_0(o: TransactionLogValue, w: _c.Writer) -> None:
         _c.write_null_array(buf, False)
     else:
         _c.write_array_length(buf, len(a1), False)
-        for e in a1:
-            _w_PartitionsSchema_0(e, w)
+        for e2 in a1:
+            _w_PartitionsSchema_0(e2, w)
         buf = w.buf
     buf += _S_qq.pack(o.transaction_last_update_timestamp_ms, o.transaction_start_timestamp_ms)
 
@@ -133,20 +133,20 @@ def _w_TransactionLogValue_1(o: TransactionLogValue, w: _c.Writer) -> None:
         _c.write_null_array(buf, True)
     else:
         _c.write_array_length(buf, len(a1), True)
-        for e in a1:
-            _w_PartitionsSchema_1(e, w)
+        for e2 in a1:
+            _w_PartitionsSchema_1(e2, w)
         buf = w.buf
     buf += _S_qq.pack(o.transaction_last_update_timestamp_ms, o.transaction_start_timestamp_ms)
     t: list[tuple[int, _c.Buffer]] = []
-    v2 = o.previous_producer_id
-    if v2 != -1:
-        t.append((0, _c.tagged_value(_wt_TransactionLogValue_previous_producer_id_1, v2)))
-    v3 = o.next_producer_id
+    v3 = o.previous_producer_id
     if v3 != -1:
-        t.append((1, _c.tagged_value(_wt_TransactionLogValue_next_producer_id_1, v3)))
-    v4 = o.client_transaction_version
-    if v4 != 0:
-        t.append((2, _c.tagged_value(_wt_TransactionLogValue_client_transaction_version_1, v4)))
+        t.append((0, _c.tagged_value(_wt_TransactionLogValue_previous_producer_id_1, v3)))
+    v4 = o.next_producer_id
+    if v4 != -1:
+        t.append((1, _c.tagged_value(_wt_TransactionLogValue_next_producer_id_1, v4)))
+    v5 = o.client_transaction_version
+    if v5 != 0:
+        t.append((2, _c.tagged_value(_wt_TransactionLogValue_client_transaction_version_1, v5)))
     uk = o.unknown_tagged_fields
     if uk:
         t.extend(uk)
@@ -175,8 +175,8 @@ def _r_TransactionLogValue_0(buf: _c.Buffer, pos: int) -> tuple[TransactionLogVa
     else:
         f_transaction_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionsSchema_0(buf, pos)
-            f_transaction_partitions.append(e)
+            e2, pos = _r_PartitionsSchema_0(buf, pos)
+            f_transaction_partitions.append(e2)
     f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(buf, pos)
     pos += 16
     return TransactionLogValue(producer_id=f_producer_id, producer_epoch=f_producer_epoch, transaction_timeout_ms=f_transaction_timeout_ms, transaction_status=f_transaction_status, transaction_partitions=f_transaction_partitions, transaction_last_update_timestamp_ms=f_transaction_last_update_timestamp_ms, transaction_start_timestamp_ms=f_transaction_start_timestamp_ms), pos
@@ -209,13 +209,13 @@ def _r_TransactionLogValue_1(buf: _c.Buffer, pos: int) -> tuple[TransactionLogVa
     else:
         f_transaction_partitions = []
         for _ in range(n1):
-            e, pos = _r_PartitionsSchema_1(buf, pos)
-            f_transaction_partitions.append(e)
+            e2, pos = _r_PartitionsSchema_1(buf, pos)
+            f_transaction_partitions.append(e2)
     f_transaction_last_update_timestamp_ms, f_transaction_start_timestamp_ms = _S_qq.unpack_from(buf, pos)
     pos += 16
-    f_previous_producer_id = -1
-    f_next_producer_id = -1
-    f_client_transaction_version = 0
+    f_previous_producer_id: int = -1
+    f_next_producer_id: int = -1
+    f_client_transaction_version: int = 0
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
