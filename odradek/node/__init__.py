@@ -1,0 +1,2 @@
+"""What every process shares: config, CLI, lifecycle, listeners, request dispatch,
+metrics, logging."""
