@@ -11,7 +11,7 @@ import random
 import tracemalloc
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from odradek.protocol.codec import DecodeError, decode, encode
@@ -52,6 +52,7 @@ def _mutations(rng: random.Random, data: bytes) -> list[bytes]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0].name}-v{c[1]}")
+@settings(max_examples=6)
 @given(data=st.data())
 def test_mutated_messages_raise_only_decode_error(
     case: tuple[MessageSpec, int], data: st.DataObject

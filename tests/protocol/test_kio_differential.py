@@ -11,7 +11,7 @@ import io
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from odradek.protocol.codec import decode, encode
@@ -74,6 +74,7 @@ def test_many_messages_are_shared() -> None:
 
 
 @pytest.mark.parametrize("case", SHARED, ids=lambda c: f"{c[0].name}-v{c[1]}")
+@settings(max_examples=12)
 @given(data=st.data())
 def test_odradek_and_kio_agree(case: tuple[MessageSpec, int], data: st.DataObject) -> None:
     spec, version = case
