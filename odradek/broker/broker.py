@@ -1,0 +1,153 @@
+"""One broker's state, shared by its request handlers.
+
+A broker knows the cluster only through the metadata image: :meth:`Broker.publish`
+receives each new image with the delta that produced it (Kafka's
+``BrokerMetadataPublisher``) and acts on what changed for this broker -- partitions
+to lead, to follow or to delete, topic configs to reload. Handlers read the image
+for metadata questions and the :class:`~odradek.broker.replicas.ReplicaManager` for
+data.
+
+Requests that change metadata (creating topics, altering configs, ...) are not
+decided here: the broker passes them to the active controller through its
+:class:`ControllerChannel` and answers with what the controller answered, as Kafka
+brokers forward such requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from odradek.broker.fetch_sessions import FetchSessionCache
+from odradek.broker.replicas import ReplicaManager
+from odradek.metadata.delta import MetadataDelta
+from odradek.metadata.image import EMPTY_IMAGE, MetadataImage
+from odradek.node.config import BrokerConfig
+from odradek.storage.config import LogConfig
+from odradek.storage.log_manager import LogManager
+
+log = logging.getLogger(__name__)
+
+
+class ControllerChannel(Protocol):
+    """How a broker reaches the active controller."""
+
+    async def call(self, api_key: int, api_version: int, request: Any) -> Any:
+        """Send ``request`` to the active controller and return its response."""
+        ...
+
+
+class BrokerMetrics(Protocol):
+    def observe_request(self, api: str, seconds: float) -> None: ...
+
+    def record_produce(self, topic: str, size: int, records: int) -> None: ...
+
+    def record_fetch(self, topic: str, size: int) -> None: ...
+
+    def set_partition_count(self, count: int) -> None: ...
+
+
+@dataclass
+class Features:
+    """Feature versions for ApiVersions: supported ranges and finalized levels."""
+
+    supported: dict[str, tuple[int, int]] = field(default_factory=dict)
+    finalized: dict[str, int] = field(default_factory=dict)
+    epoch: int = -1
+
+
+class Broker:
+    def __init__(
+        self,
+        *,
+        config: BrokerConfig,
+        cluster_id: str,
+        logs: LogManager,
+        controller: ControllerChannel,
+        metrics: BrokerMetrics,
+        supported_features: dict[str, tuple[int, int]],
+        time_ms: Callable[[], int],
+    ) -> None:
+        self.config = config
+        self.node_id = config.node_id
+        self.cluster_id = cluster_id
+        self.logs = logs
+        self.controller = controller
+        self.metrics = metrics
+        self.time_ms = time_ms
+        self.image = EMPTY_IMAGE
+        self.features = Features(supported=dict(supported_features))
+        self.replicas = ReplicaManager(self.node_id, logs, self.topic_config)
+        self.fetch_sessions = FetchSessionCache(
+            random.Random(), max_slots=config.get("max.incremental.fetch.session.cache.slots")
+        )
+        self._log_defaults = config.log_config_defaults()
+
+    # --- what handlers ask -----------------------------------------------------------
+
+    def topic_configs(self, topic: str) -> dict[str, Any]:
+        """The effective value of every topic config key of ``topic``."""
+        values = dict(self._log_defaults)
+        values.update(self.image.configs.topic(topic))
+        return values
+
+    def topic_config(self, topic: str) -> LogConfig:
+        """The storage engine's part of ``topic``'s configs."""
+        values = self.topic_configs(topic)
+        return LogConfig.from_properties({k: values[k] for k in _STORAGE_KEYS if k in values})
+
+    def min_insync_replicas(self, topic: str) -> int:
+        return int(self.topic_configs(topic)["min.insync.replicas"])
+
+    def topic_name(self, topic_id: uuid.UUID) -> str | None:
+        topic = self.image.topics.get(topic_id)
+        return topic.name if topic is not None else None
+
+    def topic_id(self, name: str) -> uuid.UUID:
+        topic = self.image.topics.get_by_name(name)
+        return topic.topic_id if topic is not None else uuid.UUID(int=0)
+
+    # --- metadata --------------------------------------------------------------------
+
+    def publish(self, delta: MetadataDelta, image: MetadataImage) -> None:
+        """Act on a new metadata image: the partitions, configs and features it changed."""
+        self.image = image
+        features = image.features
+        self.features.finalized = dict(features.finalized())
+        self.features.epoch = image.provenance.last_offset
+        if delta.topics is not None:
+            changes = delta.local_changes(self.node_id)
+            for tp in changes.deletes:
+                self.replicas.remove(tp, delete=True)
+            for tp, info in changes.leaders.items():
+                reg = info.partition
+                self.replicas.become_leader(
+                    tp,
+                    info.topic_id,
+                    reg.leader_epoch,
+                    reg.partition_epoch,
+                    list(reg.replicas),
+                    list(reg.isr),
+                )
+            for tp, info in changes.followers.items():
+                reg = info.partition
+                self.replicas.become_follower(
+                    tp,
+                    info.topic_id,
+                    reg.leader,
+                    reg.leader_epoch,
+                    reg.partition_epoch,
+                    list(reg.replicas),
+                    list(reg.isr),
+                )
+        if delta.configs is not None:
+            for topic in delta.configs.changed_topics():
+                self.replicas.update_topic_config(topic)
+        self.metrics.set_partition_count(len(self.replicas.partitions))
+
+
+_STORAGE_KEYS = frozenset(LogConfig().to_properties())

@@ -1,0 +1,76 @@
+"""ApiVersions (key 18): which APIs and versions this broker speaks.
+
+Behaviour (Kafka's ``ApiVersionsRequest`` handling in ``KafkaApis`` and
+``SocketServer``):
+
+* the list is the handler registry itself, so the broker advertises exactly what it
+  implements;
+* v3+ requests carry the client's software name and version; either one failing
+  Kafka's pattern (letters, digits, ``-`` and ``.``, starting and ending with a
+  letter or digit) is answered with INVALID_REQUEST;
+* a version newer than the broker knows is answered by the dispatcher with
+  :func:`unsupported_version_response`: a v0 body with UNSUPPORTED_VERSION and the
+  full list, from which the client picks a version both sides speak;
+* from v3 the response names the supported features and the finalized ones from the
+  metadata image (``metadata.version``), omitting features whose lowest supported
+  version is 0, as Kafka does for these versions.
+
+Spec: ``clients/ApiVersionsRequest.json``, ``clients/ApiVersionsResponse.json``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from odradek.broker.apis import REGISTRY, handles
+from odradek.broker.context import RequestContext
+from odradek.protocol.errors import ErrorCode
+from odradek.protocol.messages.clients.api_versions_request import ApiVersionsRequest
+from odradek.protocol.messages.clients.api_versions_response import (
+    ApiVersion,
+    ApiVersionsResponse,
+    FinalizedFeatureKey,
+    SupportedFeatureKey,
+)
+
+API_VERSIONS = 18
+
+_SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
+
+
+def api_list() -> list[ApiVersion]:
+    return [
+        ApiVersion(api_key=h.key, min_version=h.lowest, max_version=h.highest)
+        for h in sorted(REGISTRY.values(), key=lambda h: h.key)
+    ]
+
+
+def unsupported_version_response() -> ApiVersionsResponse:
+    return ApiVersionsResponse(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=api_list())
+
+
+@handles(API_VERSIONS, 0, 4)
+async def handle_api_versions(
+    ctx: RequestContext, request: ApiVersionsRequest
+) -> ApiVersionsResponse:
+    if ctx.api_version >= 3 and not (
+        _SOFTWARE.fullmatch(request.client_software_name)
+        and _SOFTWARE.fullmatch(request.client_software_version)
+    ):
+        return ApiVersionsResponse(error_code=ErrorCode.INVALID_REQUEST)
+    features = ctx.broker.features
+    return ApiVersionsResponse(
+        error_code=ErrorCode.NONE,
+        api_keys=api_list(),
+        supported_features=[
+            SupportedFeatureKey(name=name, min_version=lo, max_version=hi)
+            for name, (lo, hi) in sorted(features.supported.items())
+            if lo > 0
+        ],
+        finalized_features_epoch=features.epoch,
+        finalized_features=[
+            FinalizedFeatureKey(name=name, max_version_level=level, min_version_level=level)
+            for name, level in sorted(features.finalized.items())
+            if level > 0
+        ],
+    )

@@ -1,0 +1,137 @@
+"""Prometheus metrics, named after Kafka's JMX metrics, and the HTTP endpoint that serves them.
+
+Kafka reports through JMX; Odradek speaks Prometheus's text format on
+``odradek.metrics.listener`` (``127.0.0.1:9404`` by default, empty disables it) at
+``/metrics``. Names follow the JMX ones an operator already knows, flattened the
+way the Prometheus JMX exporter flattens them:
+
+=============================================  =======================================
+``kafka_server_brokertopicmetrics_*``          bytes and messages in and out, per topic
+``kafka_network_requestmetrics_requests_total``  requests, per API
+``kafka_network_requestmetrics_totaltime_seconds``  request latency, per API
+``kafka_server_replicamanager_partitioncount``  partitions hosted
+``kafka_server_socketservermetrics_connection_count``  open client connections
+=============================================  =======================================
+
+Each node owns its registry, so several nodes in one process (tests) keep their
+numbers apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import trio
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+log = logging.getLogger(__name__)
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+
+
+class Metrics:
+    """The metrics of one node."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.bytes_in = Counter(
+            "kafka_server_brokertopicmetrics_bytesin",
+            "Bytes appended to the log from produce requests",
+            ["topic"],
+            registry=r,
+        )
+        self.messages_in = Counter(
+            "kafka_server_brokertopicmetrics_messagesin",
+            "Records appended to the log from produce requests",
+            ["topic"],
+            registry=r,
+        )
+        self.bytes_out = Counter(
+            "kafka_server_brokertopicmetrics_bytesout",
+            "Bytes of records sent in fetch responses",
+            ["topic"],
+            registry=r,
+        )
+        self.requests = Counter(
+            "kafka_network_requestmetrics_requests",
+            "Requests handled",
+            ["request"],
+            registry=r,
+        )
+        self.request_time = Histogram(
+            "kafka_network_requestmetrics_totaltime_seconds",
+            "Time from a request's arrival to its response",
+            ["request"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.partitions = Gauge(
+            "kafka_server_replicamanager_partitioncount",
+            "Partitions hosted by this broker",
+            registry=r,
+        )
+        self.connections = Gauge(
+            "kafka_server_socketservermetrics_connection_count",
+            "Open client connections",
+            registry=r,
+        )
+
+    def observe_request(self, api: str, seconds: float) -> None:
+        self.requests.labels(api).inc()
+        self.request_time.labels(api).observe(seconds)
+
+    def record_produce(self, topic: str, size: int, records: int) -> None:
+        self.bytes_in.labels(topic).inc(size)
+        self.messages_in.labels(topic).inc(records)
+
+    def record_fetch(self, topic: str, size: int) -> None:
+        self.bytes_out.labels(topic).inc(size)
+
+    def set_partition_count(self, count: int) -> None:
+        self.partitions.set(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def serve_metrics(
+    metrics: Metrics,
+    host: str,
+    port: int,
+    *,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """A minimal HTTP/1.0 server answering ``GET /metrics`` (and 404 for anything else)."""
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    bound = listeners[0].socket.getsockname()[1]
+    log.info("metrics on http://%s:%d/metrics", host, bound)
+    task_status.started(bound)
+
+    async def answer(stream: trio.SocketStream) -> None:
+        await _answer(metrics, stream)
+
+    await trio.serve_listeners(answer, listeners)
+
+
+async def _answer(metrics: Metrics, stream: trio.abc.Stream) -> None:
+    async with stream:
+        request = b""
+        with trio.move_on_after(5):
+            while b"\r\n\r\n" not in request and len(request) < 8192:
+                chunk = await stream.receive_some(4096)
+                if not chunk:
+                    break
+                request += chunk
+        parts = request.split(b" ", 2)
+        if len(parts) >= 2 and parts[0] == b"GET" and parts[1].split(b"?")[0] == b"/metrics":
+            body = metrics.render()
+            head = f"HTTP/1.0 200 OK\r\nContent-Type: {CONTENT_TYPE_LATEST}\r\n"
+        else:
+            body = b"not found\n"
+            head = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
+        head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stream.send_all(head.encode() + body)
