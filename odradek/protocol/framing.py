@@ -65,6 +65,14 @@ def response_header_version(api: ApiSpec, api_version: int) -> int:
     return 1 if api.is_flexible(api_version) else 0
 
 
+class CloseConnection(Exception):
+    """A request that cannot be answered: the only right reply is to close the connection.
+
+    Kafka closes a connection on an unknown API key, an unsupported version of any API
+    but ApiVersions, or a body that does not parse; handlers raise this to do the same.
+    """
+
+
 class UnknownApiKey(DecodeError):
     """A request for an API key that no Kafka spec defines."""
 
