@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from odradek.broker.fetch_sessions import FetchSessionCache
+from odradek.broker.producer_ids import ProducerIdManager
 from odradek.broker.replicas import ReplicaManager
 from odradek.metadata.delta import MetadataDelta
 from odradek.metadata.image import EMPTY_IMAGE, MetadataImage
@@ -86,6 +87,12 @@ class Broker:
             random.Random(), max_slots=config.get("max.incremental.fetch.session.cache.slots")
         )
         self._log_defaults = config.log_config_defaults()
+        self.producer_ids = ProducerIdManager(self.node_id, controller, self.broker_epoch, time_ms)
+
+    def broker_epoch(self) -> int:
+        """This broker's epoch in the metadata image (-1 until its registration is replayed)."""
+        registration = self.image.cluster.broker(self.node_id)
+        return -1 if registration is None else registration.epoch
 
     # --- what handlers ask -----------------------------------------------------------
 

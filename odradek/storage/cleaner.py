@@ -1,0 +1,675 @@
+"""Log compaction: keep the latest record of every key (``cleanup.policy=compact``).
+
+Kafka's ``LogCleaner``, ``Cleaner``, ``LogCleanerManager`` and ``CleanedTransactionMetadata``
+(``docs/design.html``, "Log Compaction"). A compacted log has a *clean* head (already
+compacted: at most one record per key) followed by a *dirty* tail. A cleaning pass:
+
+1. **Chooses the range.** The dirty section starts at the checkpointed offset
+   (``cleaner-offset-checkpoint``). It ends at the *first uncleanable offset*: the active
+   segment, the last stable offset (open transactions are never cleaned, so every record
+   seen here is decided), and any segment with records newer than
+   ``min.compaction.lag.ms``. A log is picked when its dirty bytes are more than
+   ``min.cleanable.dirty.ratio`` of the log, or when a dirty segment is older than
+   ``max.compaction.lag.ms``.
+2. **Maps keys.** Reading the dirty range gives, for each key, the offset of its last
+   record (an :class:`OffsetMap`; records of aborted transactions are skipped).
+3. **Copies.** Every segment up to the end of the mapped range is rewritten, grouped so
+   the outputs stay within ``segment.bytes``: a record survives if no later record has its
+   key. A batch whose records all survive is copied byte for byte; otherwise it is
+   rebuilt with the survivors, keeping its base offset, last offset delta, producer id,
+   epoch and base sequence.
+4. **Swaps.** The output goes to ``.cleaned`` files, fsync'd, renamed ``.swap``, the old
+   segments renamed ``.deleted``, and the ``.swap`` suffix dropped
+   (:meth:`odradek.storage.log.Log.replace_segments`); a crash at any point leaves either
+   the old segments or the complete new one (:mod:`odradek.storage.recovery`).
+
+Deletes and transactions follow Kafka:
+
+* A *tombstone* (a record with a null value) is kept for ``delete.retention.ms`` after the
+  pass that first sees it in the clean section: that pass stamps the batch's *delete
+  horizon* (its base timestamp, with attribute bit 6 set) and a later pass past the horizon
+  drops it. The same horizon delays dropping transaction markers.
+* Records of aborted transactions are removed regardless of keys. A COMMIT or ABORT marker
+  is kept until no batch of its transaction remains, and then until its horizon.
+* The last batch of each active producer is kept (emptied if need be) so its sequence
+  numbers survive, and so is the batch ending the cleaned range, so offsets stay known.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from odradek.protocol.primitives import DecodeError
+from odradek.protocol.records.batch import RecordBatch, decode_batch, encode_batch
+from odradek.protocol.records.batch_header import (
+    COMPRESSION_MASK,
+    CONTROL_FLAG,
+    DELETE_HORIZON_FLAG,
+    LOG_OVERHEAD,
+    NO_PRODUCER_ID,
+    TIMESTAMP_TYPE_MASK,
+    TRANSACTIONAL_FLAG,
+)
+from odradek.protocol.records.control import ControlRecordType
+from odradek.protocol.records.record import Record
+from odradek.storage import log_files
+from odradek.storage.checkpoints import (
+    CLEANER_OFFSET_CHECKPOINT,
+    TopicPartition,
+    read_offset_checkpoint,
+    write_offset_checkpoint,
+)
+from odradek.storage.control_batch import control_type
+from odradek.storage.errors import CorruptRecordError
+from odradek.storage.file_records import (
+    ATTRIBUTES,
+    BASE_OFFSET,
+    BASE_SEQUENCE,
+    BASE_TIMESTAMP,
+    BATCH_LENGTH,
+    LAST_OFFSET_DELTA,
+    MAX_TIMESTAMP,
+    PARTITION_LEADER_EPOCH,
+    PRODUCER_EPOCH,
+    PRODUCER_ID,
+)
+from odradek.storage.log import Log
+from odradek.storage.segment import BatchPlacement, LogSegment
+from odradek.storage.txn_index import AbortedTxn, TransactionIndex
+
+#: ``log.cleaner.dedupe.buffer.size`` (128 MiB) over Kafka's 24 bytes per map slot.
+DEFAULT_MAX_MAP_ENTRIES = 128 * 1024 * 1024 // 24
+#: ``log.cleaner.io.buffer.load.factor``
+DEFAULT_LOAD_FACTOR = 0.9
+#: How much of a segment the copy reads at once (``log.cleaner.io.buffer.size`` is per
+#: buffer; batches larger than this are read whole).
+READ_CHUNK = 1 << 20
+
+
+class OffsetMap:
+    """Key to the offset of its last record, bounded like Kafka's dedupe buffer.
+
+    Kafka stores MD5 hashes in a fixed buffer; a dict of the keys themselves gives the
+    same answers without the (negligible) chance of a hash collision.
+    """
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_MAP_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._offsets: dict[bytes, int] = {}
+        self.latest_offset = -1
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def put(self, key: bytes, offset: int) -> None:
+        self._offsets[key] = offset
+        self.latest_offset = offset
+
+    def get(self, key: bytes) -> int:
+        return self._offsets.get(key, -1)
+
+    def update_latest_offset(self, offset: int) -> None:
+        self.latest_offset = offset
+
+    def clear(self) -> None:
+        self._offsets.clear()
+        self.latest_offset = -1
+
+
+@dataclass
+class _AbortedTxnProgress:
+    txn: AbortedTxn
+    last_observed_batch_offset: int | None = None
+
+
+@dataclass
+class CleanedTransactionMetadata:
+    """Which transactions are in progress as the cleaner walks the log, in offset order.
+
+    Decides when a batch belongs to an aborted transaction (drop it) and when a marker may
+    go (no batch of its transaction left), and writes the aborted transactions that
+    remain into the cleaned segment's transaction index.
+    """
+
+    ongoing_committed: set[int] = field(default_factory=set)
+    ongoing_aborted: dict[int, _AbortedTxnProgress] = field(default_factory=dict)
+    _aborted_heap: list[tuple[int, int, AbortedTxn]] = field(default_factory=list)
+    cleaned_index: TransactionIndex | None = None
+
+    def add_aborted_transactions(self, aborted: Iterable[AbortedTxn]) -> None:
+        for txn in aborted:
+            heapq.heappush(self._aborted_heap, (txn.first_offset, id(txn), txn))
+
+    def _consume_aborted_up_to(self, offset: int) -> None:
+        heap = self._aborted_heap
+        while heap and heap[0][0] <= offset:
+            txn = heapq.heappop(heap)[2]
+            self.ongoing_aborted.setdefault(txn.producer_id, _AbortedTxnProgress(txn))
+
+    def on_control_batch(self, producer_id: int, last_offset: int, kind: int | None) -> bool:
+        """Returns whether the control batch may be discarded."""
+        self._consume_aborted_up_to(last_offset)
+        if kind is None:
+            return True  # already emptied by an earlier pass
+        if kind == ControlRecordType.ABORT:
+            progress = self.ongoing_aborted.pop(producer_id, None)
+            if progress is not None and progress.last_observed_batch_offset is not None:
+                # Batches of the transaction remain: keep the marker and its index entry.
+                if self.cleaned_index is not None:
+                    self.cleaned_index.append(progress.txn)
+                return False
+            return True
+        if kind == ControlRecordType.COMMIT:
+            if producer_id in self.ongoing_committed:
+                self.ongoing_committed.discard(producer_id)
+                return False
+            return True
+        return False
+
+    def on_batch(self, producer_id: int, last_offset: int, transactional: bool) -> bool:
+        """Returns whether the data batch belongs to an aborted transaction."""
+        self._consume_aborted_up_to(last_offset)
+        if not transactional:
+            return False
+        progress = self.ongoing_aborted.get(producer_id)
+        if progress is not None:
+            progress.last_observed_batch_offset = last_offset
+            return True
+        self.ongoing_committed.add(producer_id)
+        return False
+
+
+@dataclass(frozen=True)
+class CleanableRange:
+    first_dirty_offset: int
+    first_uncleanable_offset: int
+    #: The checkpointed offset was out of the log's range and had to be reset.
+    force_checkpoint: bool
+
+
+@dataclass
+class CleanerStats:
+    messages_read: int = 0
+    bytes_read: int = 0
+    messages_written: int = 0
+    bytes_written: int = 0
+    invalid_messages: int = 0
+
+
+class LogCleaner:
+    """Compacts the logs that need it and keeps ``cleaner-offset-checkpoint``."""
+
+    def __init__(
+        self,
+        *,
+        max_map_entries: int = DEFAULT_MAX_MAP_ENTRIES,
+        load_factor: float = DEFAULT_LOAD_FACTOR,
+    ) -> None:
+        self.max_map_entries = max_map_entries
+        self.load_factor = load_factor
+        #: Per log dir, per partition: the first dirty offset.
+        self.checkpoints: dict[Path, dict[TopicPartition, int]] = {}
+
+    # -- checkpoints --------------------------------------------------------------------
+
+    def load_checkpoints(self, log_dirs: Iterable[Path]) -> None:
+        for log_dir in log_dirs:
+            self.checkpoints[log_dir] = read_offset_checkpoint(log_dir / CLEANER_OFFSET_CHECKPOINT)
+
+    def write_checkpoints(self, log_dirs: Iterable[Path]) -> None:
+        for log_dir in log_dirs:
+            write_offset_checkpoint(
+                log_dir / CLEANER_OFFSET_CHECKPOINT, self.checkpoints.get(log_dir, {})
+            )
+
+    def _update_checkpoint(self, log_dir: Path, tp: TopicPartition, offset: int) -> None:
+        self.checkpoints.setdefault(log_dir, {})[tp] = offset
+        write_offset_checkpoint(log_dir / CLEANER_OFFSET_CHECKPOINT, self.checkpoints[log_dir])
+
+    def forget(self, tp: TopicPartition) -> None:
+        for offsets in self.checkpoints.values():
+            offsets.pop(tp, None)
+
+    def first_dirty_offset(self, log_dir: Path, tp: TopicPartition) -> int | None:
+        return self.checkpoints.get(log_dir, {}).get(tp)
+
+    # -- choosing -----------------------------------------------------------------------
+
+    def cleanable_range(
+        self, log: Log, last_clean_offset: int | None, now_ms: int
+    ) -> CleanableRange:
+        """Kafka's ``cleanableOffsets``: the dirty range a pass may clean."""
+        start = log.log_start_offset
+        checkpoint = start if last_clean_offset is None else last_clean_offset
+        force = False
+        if checkpoint < start or checkpoint > log.log_end_offset:
+            # Truncated below the checkpoint, or the checkpoint went past a lost tail.
+            checkpoint, force = start, True
+        first_dirty = checkpoint
+        bounds = [log.last_stable_offset, log.active_segment.base_offset]
+        lag = max(log.config.min_compaction_lag_ms, 0)
+        if lag > 0:
+            for segment in log.segments.non_active_from(first_dirty):
+                if segment.largest_timestamp() > now_ms - lag:
+                    bounds.append(segment.base_offset)
+                    break
+        uncleanable = max(first_dirty, min(bounds))
+        # Cleaning rewrites whole segments, so it stops at the base of the segment holding
+        # the first uncleanable offset: that segment, where the high watermark and the LSO
+        # point, keeps its byte positions.
+        following = log.segments.non_active_from(uncleanable)
+        segment_base = (following[0] if following else log.active_segment).base_offset
+        return CleanableRange(first_dirty, max(first_dirty, segment_base), force)
+
+    def _cleanable_bytes(self, log: Log, first_dirty: int, uncleanable: int) -> tuple[int, int]:
+        """``(first uncleanable segment base, dirty bytes before it)``."""
+        following = log.segments.non_active_from(uncleanable)
+        first_uncleanable = following[0] if following else log.active_segment
+        end = first_uncleanable.base_offset
+        dirty = sum(s.size for s in log.segments.range(min(first_dirty, end), end))
+        return end, dirty
+
+    def _needs_compaction_now(self, log: Log, first_dirty: int, now_ms: int) -> bool:
+        lag = max(log.config.max_compaction_lag_ms, 0)
+        if lag >= now_ms:
+            return False
+        timestamps = [
+            t
+            for s in log.segments.non_active_from(first_dirty)
+            if (t := s.first_batch_timestamp()) is not None and t > 0
+        ]
+        return bool(timestamps) and min(timestamps) < now_ms - lag
+
+    def dirty_ratio(self, log: Log, log_dir: Path, tp: TopicPartition, now_ms: int) -> float:
+        rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
+        clean = sum(s.size for s in log.segments.range(-1, rng.first_dirty_offset))
+        _, dirty = self._cleanable_bytes(log, rng.first_dirty_offset, rng.first_uncleanable_offset)
+        total = clean + dirty
+        return dirty / total if total else 0.0
+
+    def clean_filthiest(
+        self,
+        logs: Mapping[TopicPartition, Log],
+        log_dir_of: Mapping[TopicPartition, Path],
+        now_ms: int,
+    ) -> TopicPartition | None:
+        """Clean the dirtiest log that qualifies; then apply retention to compact+delete logs."""
+        best: tuple[float, TopicPartition] | None = None
+        for tp, log in logs.items():
+            if not log.config.compact:
+                continue
+            log_dir = log_dir_of[tp]
+            rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
+            if rng.force_checkpoint:
+                self._update_checkpoint(log_dir, tp, rng.first_dirty_offset)
+            clean = sum(s.size for s in log.segments.range(-1, rng.first_dirty_offset))
+            _, dirty = self._cleanable_bytes(
+                log, rng.first_dirty_offset, rng.first_uncleanable_offset
+            )
+            total = clean + dirty
+            if total == 0:
+                continue
+            ratio = dirty / total
+            urgent = self._needs_compaction_now(log, rng.first_dirty_offset, now_ms)
+            qualifies = (urgent and dirty > 0) or ratio > log.config.min_cleanable_dirty_ratio
+            if qualifies and (best is None or ratio > best[0]):
+                best = (ratio, tp)
+        if best is not None:
+            tp = best[1]
+            self.clean(logs[tp], log_dir_of[tp], tp, now_ms)
+        for log in logs.values():
+            if log.config.compact and log.config.delete:
+                log.delete_old_segments()
+        return None if best is None else best[1]
+
+    # -- cleaning -----------------------------------------------------------------------
+
+    def clean(self, log: Log, log_dir: Path, tp: TopicPartition, now_ms: int) -> int:
+        """Run one pass over ``log``; returns the new first dirty offset (checkpointed)."""
+        rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
+        end = Cleaner(OffsetMap(int(self.max_map_entries * self.load_factor)), now_ms).clean(
+            log, rng.first_dirty_offset, rng.first_uncleanable_offset
+        )
+        self._update_checkpoint(log_dir, tp, end)
+        return end
+
+
+class Cleaner:
+    """One cleaning pass (Kafka's ``Cleaner.doClean``)."""
+
+    def __init__(self, offset_map: OffsetMap, now_ms: int) -> None:
+        self.map = offset_map
+        self.now_ms = now_ms
+        self.stats = CleanerStats()
+
+    def clean(self, log: Log, first_dirty: int, first_uncleanable: int) -> int:
+        """Clean ``log`` up to what the map covers; returns the next dirty offset."""
+        if first_uncleanable <= first_dirty:
+            return first_dirty
+        self.build_offset_map(log, first_dirty, first_uncleanable)
+        end_offset = self.map.latest_offset + 1
+        if end_offset <= first_dirty:
+            return first_dirty
+        txn_metadata = CleanedTransactionMetadata()
+        groups = group_segments_by_size(
+            log.segments.range(0, end_offset),
+            log.config.segment_bytes,
+            log.config.segment_index_bytes,
+            first_uncleanable,
+        )
+        for group in groups:
+            self.clean_segments(log, group, txn_metadata, first_uncleanable)
+        return end_offset
+
+    # -- pass 1: the key map ------------------------------------------------------------
+
+    def build_offset_map(self, log: Log, start: int, end: int) -> None:
+        offset_map = self.map
+        offset_map.clear()
+        dirty = log.segments.range(start, end)
+        txn_metadata = CleanedTransactionMetadata()
+        txn_metadata.add_aborted_transactions(log.collect_aborted_transactions(start, end))
+        for i, segment in enumerate(dirty):
+            next_start = dirty[i + 1].base_offset if i + 1 < len(dirty) else end
+            if self._map_segment(segment, start, next_start, txn_metadata):
+                break
+
+    def _map_segment(
+        self,
+        segment: LogSegment,
+        start: int,
+        next_segment_start: int,
+        txn_metadata: CleanedTransactionMetadata,
+    ) -> bool:
+        """Add the segment's keys; returns True when the map filled up part way."""
+        offset_map = self.map
+        log = segment.log
+        position = segment.offset_index.lookup(start).position
+        for batch_position, fields in log.raw_batches(position):
+            base_offset = fields[BASE_OFFSET]
+            if base_offset >= next_segment_start:
+                break
+            last_offset = base_offset + fields[LAST_OFFSET_DELTA]
+            producer_id, attributes = fields[PRODUCER_ID], fields[ATTRIBUTES]
+            if attributes & CONTROL_FLAG:
+                data = log.read(batch_position, fields[BATCH_LENGTH] + LOG_OVERHEAD)
+                txn_metadata.on_control_batch(producer_id, last_offset, control_type(data))
+            elif not txn_metadata.on_batch(
+                producer_id, last_offset, bool(attributes & TRANSACTIONAL_FLAG)
+            ):
+                batch = _decode(log.read(batch_position, fields[BATCH_LENGTH] + LOG_OVERHEAD))
+                for record in batch.records:
+                    offset = base_offset + record.offset_delta
+                    if record.key is not None and offset >= start:
+                        if len(offset_map) >= offset_map.max_entries and (
+                            offset_map.get(record.key) < 0
+                        ):
+                            return True
+                        offset_map.put(record.key, offset)
+            if last_offset >= start:
+                offset_map.update_latest_offset(last_offset)
+        # Offsets may have gaps (earlier compactions): the segment covers up to the next.
+        offset_map.update_latest_offset(next_segment_start - 1)
+        return False
+
+    # -- pass 2: the copy ---------------------------------------------------------------
+
+    def clean_segments(
+        self,
+        log: Log,
+        segments: list[LogSegment],
+        txn_metadata: CleanedTransactionMetadata,
+        upper_bound_offset_of_round: int,
+    ) -> None:
+        base = segments[0].base_offset
+        for name in (
+            log_files.log_file,
+            log_files.offset_index_file,
+            log_files.time_index_file,
+            log_files.txn_index_file,
+        ):
+            name(log.directory, base, log_files.CLEANED_SUFFIX).unlink(missing_ok=True)
+        cleaned = LogSegment.open(
+            log.directory,
+            base,
+            log.config,
+            log.time_ms,
+            exists=False,
+            suffix=log_files.CLEANED_SUFFIX,
+        )
+        txn_metadata.cleaned_index = cleaned.txn_index
+        try:
+            producers = log.last_records_of_active_producers()
+            for i, segment in enumerate(segments):
+                following = segments[i + 1] if i + 1 < len(segments) else None
+                upper = (
+                    following.base_offset if following is not None else segment.read_next_offset()
+                )
+                txn_metadata.add_aborted_transactions(
+                    log.collect_aborted_transactions(segment.base_offset, upper)
+                )
+                self._clean_into(
+                    segment,
+                    cleaned,
+                    log.config.delete_retention_ms,
+                    txn_metadata,
+                    producers,
+                    upper_bound_offset_of_round,
+                )
+            cleaned.on_become_inactive()
+            cleaned.flush()
+            cleaned.set_last_modified_ms(segments[-1].last_modified_ms())
+        except BaseException:
+            cleaned.delete_files()
+            raise
+        # From here on the cleaned files are the only copy of part of the log: a failure
+        # must leave them for the next load to finish the swap, never delete them.
+        log.replace_segments([cleaned], segments)
+
+    def _clean_into(
+        self,
+        source: LogSegment,
+        dest: LogSegment,
+        delete_retention_ms: int,
+        txn_metadata: CleanedTransactionMetadata,
+        producers: dict[int, tuple[int | None, int]],
+        upper_bound_offset_of_round: int,
+    ) -> None:
+        log = source.log
+        out = bytearray()
+        placements: list[BatchPlacement] = []
+        for position, fields in log.raw_batches(0):
+            size = fields[BATCH_LENGTH] + LOG_OVERHEAD
+            data = log.read(position, size)
+            self.stats.bytes_read += size
+            kept = self._filter_batch(
+                data,
+                fields,
+                delete_retention_ms,
+                txn_metadata,
+                producers,
+                upper_bound_offset_of_round,
+            )
+            if kept is not None:
+                last_offset = fields[BASE_OFFSET] + fields[LAST_OFFSET_DELTA]
+                placements.append((len(out), len(kept), last_offset, _max_timestamp(kept)))
+                out += kept
+                self.stats.bytes_written += len(kept)
+            if len(out) >= READ_CHUNK:
+                dest.append(out, placements)
+                out = bytearray()
+                placements = []
+        if placements:
+            dest.append(out, placements)
+
+    def _filter_batch(
+        self,
+        data: bytes,
+        fields: tuple[int, ...],
+        delete_retention_ms: int,
+        txn_metadata: CleanedTransactionMetadata,
+        producers: dict[int, tuple[int | None, int]],
+        upper_bound_offset_of_round: int,
+    ) -> bytes | None:
+        """The batch as it goes into the cleaned segment, or None to drop it."""
+        base_offset = fields[BASE_OFFSET]
+        attributes = fields[ATTRIBUTES]
+        producer_id = fields[PRODUCER_ID]
+        last_offset = base_offset + fields[LAST_OFFSET_DELTA]
+        is_control = bool(attributes & CONTROL_FLAG)
+        horizon = fields[BASE_TIMESTAMP] if attributes & DELETE_HORIZON_FLAG else None
+        if is_control:
+            can_discard = txn_metadata.on_control_batch(
+                producer_id, last_offset, control_type(data)
+            )
+            # Markers wait for their delete horizon like tombstones do.
+            discard_records = can_discard and horizon is not None and horizon <= self.now_ms
+        else:
+            can_discard = txn_metadata.on_batch(
+                producer_id, last_offset, bool(attributes & TRANSACTIONAL_FLAG)
+            )
+            discard_records = can_discard
+        retain_empty = last_offset + 1 == upper_bound_offset_of_round
+        if producer_id != NO_PRODUCER_ID and producer_id in producers:
+            last_data_offset, epoch = producers[producer_id]
+            if last_data_offset is not None:
+                retain_empty = retain_empty or last_offset == last_data_offset
+            else:
+                retain_empty = retain_empty or (is_control and fields[PRODUCER_EPOCH] == epoch)
+        if discard_records and not retain_empty:
+            return None
+        batch = _decode(data)
+        self.stats.messages_read += len(batch.records)
+        if discard_records:
+            retained: list[Record] = []
+        elif is_control:
+            retained = list(batch.records)
+        else:
+            retained = [
+                r for r in batch.records if self._retain(r, base_offset + r.offset_delta, horizon)
+            ]
+        self.stats.messages_written += len(retained)
+        if retained:
+            tombstones = any(r.value is None for r in retained)
+            needs_horizon = (tombstones or (can_discard and is_control)) and horizon is None
+            if len(retained) == len(batch.records) and not needs_horizon:
+                return data
+            if needs_horizon:
+                horizon = self.now_ms + delete_retention_ms
+            return _rebuild(batch, retained, horizon)
+        if retain_empty:
+            return _empty_batch(fields)
+        return None
+
+    def _retain(self, record: Record, offset: int, horizon: int | None) -> bool:
+        offset_map = self.map
+        if offset > offset_map.latest_offset:
+            return True  # beyond the mapped range: nothing newer is known
+        if record.key is None:
+            self.stats.invalid_messages += 1  # a compacted topic refuses keyless records
+            return False
+        if offset < offset_map.get(record.key):
+            return False
+        return record.value is not None or horizon is None or self.now_ms < horizon
+
+
+def group_segments_by_size(
+    segments: list[LogSegment], max_size: int, max_index_size: int, first_uncleanable: int
+) -> list[list[LogSegment]]:
+    """Runs of consecutive segments whose cleaned output fits one segment.
+
+    Limits: ``segment.bytes`` of log, ``segment.index.bytes`` of each index, and offsets
+    that stay within 2**31 of the group's base offset (relative offsets are 32-bit).
+    """
+    groups: list[list[LogSegment]] = []
+    rest = list(segments)
+    while rest:
+        first = rest.pop(0)
+        group = [first]
+        log_size = first.size
+        index_size = first.offset_index.size_in_bytes
+        time_index_size = first.time_index.size_in_bytes
+        while rest:
+            candidate = rest[0]
+            # The candidate's last offset, bounded by the next segment's base offset.
+            last = (rest[1].base_offset if len(rest) > 1 else first_uncleanable) - 1
+            if not (
+                log_size + candidate.size <= max_size
+                and index_size + candidate.offset_index.size_in_bytes <= max_index_size
+                and time_index_size + candidate.time_index.size_in_bytes <= max_index_size
+                and (candidate.size == 0 or last - first.base_offset <= 0x7FFFFFFF)
+            ):
+                break
+            group.append(rest.pop(0))
+            log_size += candidate.size
+            index_size += candidate.offset_index.size_in_bytes
+            time_index_size += candidate.time_index.size_in_bytes
+        groups.append(group)
+    return groups
+
+
+def _decode(data: bytes) -> RecordBatch:
+    try:
+        return decode_batch(data, verify_crc=False)
+    except DecodeError as exc:
+        raise CorruptRecordError(f"cannot compact an undecodable batch: {exc}") from exc
+
+
+def _rebuild(batch: RecordBatch, retained: list[Record], horizon: int | None) -> bytes:
+    """The batch with only ``retained``, re-based on the delete horizon if there is one.
+
+    Offsets keep their deltas (the base offset does not move) and the last offset delta
+    is preserved, so the producer's last sequence number survives compaction.
+    """
+    create_times = [batch.base_timestamp + r.timestamp_delta for r in retained]
+    attributes = batch.attributes
+    if horizon is not None:
+        base_timestamp = horizon
+        attributes |= DELETE_HORIZON_FLAG
+    else:
+        base_timestamp = create_times[0]
+        attributes &= ~DELETE_HORIZON_FLAG
+    max_timestamp = batch.max_timestamp if attributes & TIMESTAMP_TYPE_MASK else max(create_times)
+    records = tuple(
+        Record(r.offset_delta, t - base_timestamp, r.key, r.value, r.headers, r.attributes)
+        for r, t in zip(retained, create_times, strict=True)
+    )
+    return encode_batch(
+        RecordBatch(
+            base_offset=batch.base_offset,
+            partition_leader_epoch=batch.partition_leader_epoch,
+            attributes=attributes,
+            last_offset_delta=batch.last_offset_delta,
+            base_timestamp=base_timestamp,
+            max_timestamp=max_timestamp,
+            producer_id=batch.producer_id,
+            producer_epoch=batch.producer_epoch,
+            base_sequence=batch.base_sequence,
+            records=records,
+        )
+    )
+
+
+def _empty_batch(fields: tuple[int, ...]) -> bytes:
+    """A batch with no records that keeps the original's offsets and producer fields."""
+    attributes = fields[ATTRIBUTES] & (TIMESTAMP_TYPE_MASK | TRANSACTIONAL_FLAG | CONTROL_FLAG)
+    return encode_batch(
+        RecordBatch(
+            base_offset=fields[BASE_OFFSET],
+            partition_leader_epoch=fields[PARTITION_LEADER_EPOCH],
+            attributes=attributes & ~COMPRESSION_MASK,
+            last_offset_delta=fields[LAST_OFFSET_DELTA],
+            base_timestamp=-1,
+            max_timestamp=fields[MAX_TIMESTAMP],
+            producer_id=fields[PRODUCER_ID],
+            producer_epoch=fields[PRODUCER_EPOCH],
+            base_sequence=fields[BASE_SEQUENCE],
+        )
+    )
+
+
+def _max_timestamp(batch: bytes) -> int:
+    return int.from_bytes(batch[35:43], "big", signed=True)
