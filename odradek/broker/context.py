@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from odradek.broker.apis import ApiHandler
     from odradek.broker.broker import Broker
 
 
@@ -30,3 +32,5 @@ class RequestContext:
     api_version: int
     correlation_id: int
     client_id: str | None
+    #: The APIs served on the listener this request came in on.
+    apis: Mapping[int, ApiHandler]

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from odradek.broker.apis import REGISTRY
+from odradek.broker.apis import REGISTRY, ApiHandler
 from odradek.broker.context import Client, RequestContext
 from odradek.broker.handlers.api_versions import API_VERSIONS, unsupported_version_response
 from odradek.protocol.codec import DecodeError, EncodeError
@@ -42,10 +42,15 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher:
-    """Turns request frames into response frames for one broker."""
+    """Turns request frames into response frames for one broker, on one listener.
 
-    def __init__(self, broker: Broker) -> None:
+    ``apis`` are the handlers this listener serves (all the broker's by default; a
+    controller listener serves fewer).
+    """
+
+    def __init__(self, broker: Broker, apis: Mapping[int, ApiHandler] = REGISTRY) -> None:
         self.broker = broker
+        self.apis = apis
 
     async def handle_frame(self, client: Client, frame: memoryview) -> Sequence[Any] | None:
         try:
@@ -55,10 +60,10 @@ class Dispatcher:
         except DecodeError as e:
             raise CloseConnection(f"malformed request header: {e}") from None
         version = header.request_api_version
-        handler = REGISTRY.get(api.key)
+        handler = self.apis.get(api.key)
         if handler is None or not handler.supports(version):
             if api.key == API_VERSIONS:
-                body = unsupported_version_response()
+                body = unsupported_version_response(self.apis)
                 return encode_response(api, 0, header.correlation_id, body)
             raise CloseConnection(f"{api.name} v{version} is not supported by this broker")
         try:
@@ -72,6 +77,7 @@ class Dispatcher:
             api_version=version,
             correlation_id=header.correlation_id,
             client_id=header.client_id,
+            apis=self.apis,
         )
         started = time.perf_counter()
         try:

@@ -18,8 +18,9 @@ Spec: ``clients/FetchRequest.json`` (``SessionId``, ``SessionEpoch``,
 Theory of operation
 ===================
 
-Every Fetch request carries a session id and an epoch. Together they say which of four
-kinds of request it is, decided by :meth:`FetchSessionCache.new_context`:
+Every Fetch request carries a session id and an epoch (before v7, implicitly 0 and -1).
+Together they say what kind of request it is, as :meth:`FetchSessionCache.new_context`
+decides:
 
 =============  =============  ==============================================================
 session id     epoch          meaning
@@ -95,11 +96,12 @@ At most ``max.incremental.fetch.session.cache.slots`` sessions (default 1000) li
 
 1. the least recently used session, if it has been idle for more than
    ``eviction_ms`` (Kafka's fixed minimum eviction time, 120 s); otherwise
-2. the *least valuable* evictable session, ordered by (privileged, partition count, id),
-   if the newcomer is worth at least as much (its id counted as 0). Sessions created by
-   followers are privileged. Which sessions may be evicted at all is decided whenever a
-   session is used: a session older than ``eviction_ms`` may be evicted by anyone; an
-   unprivileged session of any age may be evicted by a privileged newcomer.
+2. the *least valuable* evictable session, ranked by (privileged, partition count, id),
+   if the newcomer ranks above it, its id counted as 0: on a tie in privilege and
+   partition count the existing session stays. Sessions created by followers are
+   privileged. Which sessions may be evicted at all is decided whenever a session is
+   used: one older than ``eviction_ms`` then may be evicted by anyone, and an
+   unprivileged one of any age by a privileged newcomer.
 
 So a follower always finds room by pushing out a consumer, and a consumer fetching many
 partitions pushes out an older one fetching fewer, but a freshly made session is safe

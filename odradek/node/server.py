@@ -33,6 +33,7 @@ import trio
 from odradek.broker import handlers as _handlers  # noqa: F401  (registers every handler)
 from odradek.broker.broker import Broker
 from odradek.broker.dispatch import Dispatcher
+from odradek.broker.handlers.api_versions import CONTROLLER_LISTENER_APIS
 from odradek.controller.features import supported_features
 from odradek.metadata.loader import MetadataLoader
 from odradek.metadata.serde import MetadataBatch
@@ -133,6 +134,7 @@ async def run_node(
         applied_offset=lambda: broker.image.provenance.last_offset,
     )
     dispatcher = Dispatcher(broker)
+    controller_dispatcher = Dispatcher(broker, CONTROLLER_LISTENER_APIS)
     idle_s = config.get("connections.max.idle.ms") / 1000
     try:
         async with trio.open_nursery() as nursery:
@@ -142,14 +144,17 @@ async def run_node(
             await lifecycle.unfenced.wait()
             async with trio.open_nursery() as listeners:
                 for endpoint in config.listeners:
-                    if endpoint.listener in config.controller_listener_names:
-                        continue
+                    serving = (
+                        controller_dispatcher
+                        if endpoint.listener in config.controller_listener_names
+                        else dispatcher
+                    )
                     await listeners.start(
-                        lambda task_status, ep=endpoint: serve_listener(
+                        lambda task_status, ep=endpoint, d=serving: serve_listener(
                             ep.listener,
                             ep.host or "0.0.0.0",
                             ep.port,
-                            dispatcher,
+                            d,
                             max_frame=config.socket_request_max_bytes,
                             idle_timeout_s=idle_s,
                             task_status=task_status,

@@ -51,7 +51,9 @@ RECORDS_COUNT = 12
 HEADER_SIZE_UP_TO_MAGIC = 17
 #: The smallest batch length field Kafka accepts before looking at the magic byte (v0).
 MIN_BATCH_LENGTH = 14
-#: How much the walk reads at once; a larger batch is read whole on its own.
+#: How much a walk first reads: most lookups land within a few KiB of their target.
+FIRST_READ = 4096
+#: How far the read size grows for long walks; a larger batch is read whole on its own.
 READ_AHEAD = 1 << 20
 
 
@@ -186,11 +188,15 @@ class FileRecords:
         position = start
         block = b""
         block_start = start
+        # Validation reads everything, so it reads big blocks at once; a search reads little
+        # at first and more as it goes on.
+        read_size = READ_AHEAD if validate else FIRST_READ
         while position < limit - HEADER_SIZE_UP_TO_MAGIC:
             offset_in_block = position - block_start
             if offset_in_block + HEADER_SIZE > len(block):
                 block_start = position
-                block = os.pread(fd, min(READ_AHEAD, limit - position), position)
+                block = os.pread(fd, min(read_size, limit - position), position)
+                read_size = min(read_size * 2, READ_AHEAD)
                 offset_in_block = 0
                 if len(block) < HEADER_SIZE_UP_TO_MAGIC:
                     return

@@ -80,7 +80,6 @@ from odradek.storage.errors import (
     UnexpectedAppendOffsetError,
 )
 from odradek.storage.file_records import (
-    BASE_OFFSET,
     BATCH_LENGTH,
     MAX_TIMESTAMP,
     PARTITION_LEADER_EPOCH,
@@ -481,21 +480,37 @@ class Log:
         check_epoch = origin is AppendOrigin.RAFT_LEADER
         stamp = assign_offsets and log_append_time < 0
         next_offset = self._next_offset_metadata.message_offset
+        cache = self.leader_epochs
+        seen_epoch = cache.latest_epoch()
+        # Epochs that start in this append, applied once every batch has passed its checks.
+        epoch_starts: list[tuple[int, int]] = []
         placements: list[BatchPlacement] = []
-        batches: list[tuple[int, ...]] = []
+        producer_batches: list[tuple[int, int, tuple[int, ...]]] = []
+        first_offset = -1
         max_timestamp = -1
         offset_of_max_timestamp = -1
-        has_producer_batches = False
-        previous_last_offset = -1
+        last_offset = -1
         monotonic = True
         position = 0
         while position < total:
             if total - position < HEADER_SIZE:
                 raise CorruptRecordError(f"partial batch of {total - position} bytes", position)
             fields = _HEADER_UNPACK(view, position)
-            (base_offset, length, epoch, magic, crc, _, last_delta, _, batch_max_ts, pid) = fields[
-                :10
-            ]
+            (
+                base_offset,
+                length,
+                epoch,
+                magic,
+                crc,
+                _,
+                last_delta,
+                _,
+                batch_max_ts,
+                pid,
+                _,
+                _,
+                _,
+            ) = fields
             size = length + LOG_OVERHEAD
             if length < _MIN_BATCH_LENGTH or position + size > total:
                 raise CorruptRecordError(f"batch length {length} does not fit the append", position)
@@ -517,9 +532,10 @@ class Log:
             if stamp:
                 # baseOffset and partitionLeaderEpoch lie outside the CRC: stamped in place.
                 _OFFSET_LENGTH_EPOCH.pack_into(view, position, next_offset, length, leader_epoch)
-                base_offset = next_offset
-                fields = (next_offset, length, leader_epoch, *fields[3:])
+                base_offset, epoch = next_offset, leader_epoch
                 next_offset += last_delta + 1
+                if pid != NO_PRODUCER_ID:
+                    fields = (base_offset, length, epoch, *fields[3:])
             elif assign_offsets:
                 # LogAppendTime changes covered bytes (attributes, maxTimestamp): new CRC.
                 fields = tuple(
@@ -532,52 +548,47 @@ class Log:
                         position,
                     )
                 )
-                base_offset, batch_max_ts = next_offset, log_append_time
+                base_offset, epoch, batch_max_ts = next_offset, leader_epoch, log_append_time
                 next_offset += last_delta + 1
-            last_offset = base_offset + last_delta
-            if last_offset <= previous_last_offset:
+            if first_offset < 0:
+                first_offset = base_offset
+            if base_offset + last_delta <= last_offset:
                 monotonic = False
-            previous_last_offset = last_offset
+            last_offset = base_offset + last_delta
             if batch_max_ts > max_timestamp:
                 max_timestamp = batch_max_ts
                 offset_of_max_timestamp = last_offset
+            if epoch >= 0 and epoch != seen_epoch:
+                epoch_starts.append((epoch, base_offset))
+                seen_epoch = epoch
             if pid != NO_PRODUCER_ID:
-                has_producer_batches = True
+                producer_batches.append((position, size, fields))
             placements.append((position, size, last_offset, batch_max_ts))
-            batches.append(fields)
             position += size
 
-        first_offset = batches[0][BASE_OFFSET]
-        last_offset = previous_last_offset
         if not assign_offsets:
             if not monotonic:
                 raise InvalidRecordError(
                     f"offsets of the append to {self.topic_partition} are not increasing"
                 )
-            if first_offset < self.log_end_offset:
+            if first_offset < self._next_offset_metadata.message_offset:
                 raise UnexpectedAppendOffsetError(
                     f"first offset {first_offset} of the append is below the log end offset "
                     f"{self.log_end_offset} of {self.topic_partition}",
                     first_offset,
                     last_offset,
                 )
-
         # The epoch each batch was written in starts the epoch's range in the cache.
-        cache = self.leader_epochs
-        latest_epoch = cache.latest_epoch()
-        for fields in batches:
-            epoch = fields[PARTITION_LEADER_EPOCH]
-            if epoch >= 0 and epoch != latest_epoch:
-                cache.assign(epoch, fields[BASE_OFFSET])
-                latest_epoch = cache.latest_epoch()
+        for epoch, start_offset in epoch_starts:
+            cache.assign(epoch, start_offset)
 
         segment = self._maybe_roll(total, first_offset, last_offset, max_timestamp)
 
         updated: dict[int, ProducerAppendInfo] = {}
         completed: list[CompletedTxn] = []
-        if has_producer_batches:
+        if producer_batches:
             duplicate = self._analyze_producer_state(
-                view, batches, placements, origin, updated, completed
+                view, producer_batches, origin, updated, completed
             )
             if duplicate is not None:
                 return AppendInfo(
@@ -600,18 +611,17 @@ class Log:
         if self._high_watermark.message_offset >= end_offset:
             self._update_high_watermark_metadata(self._next_offset_metadata)
         producer_state = self.producer_state
-        if has_producer_batches:
+        if producer_batches:
             for info in updated.values():
                 producer_state.update(info)
             for txn in completed:
                 segment.update_txn_index(txn, producer_state.last_stable_offset(txn))
                 producer_state.complete_txn(txn)
         producer_state.map_end_offset = end_offset
-        if has_producer_batches:
+        if producer_batches:
             self._maybe_increment_first_unstable_offset()
         if end_offset - self.recovery_point >= self.config.flush_messages:
             self.flush()
-        last_epoch = batches[-1][PARTITION_LEADER_EPOCH]
         return AppendInfo(
             first_offset,
             last_offset,
@@ -620,24 +630,21 @@ class Log:
             log_append_time,
             self.log_start_offset,
             total,
-            last_epoch if last_epoch >= 0 else None,
+            epoch if epoch >= 0 else None,
         )
 
     def _analyze_producer_state(
         self,
         view: memoryview,
-        batches: list[tuple[int, ...]],
-        placements: list[BatchPlacement],
+        producer_batches: list[tuple[int, int, tuple[int, ...]]],
         origin: AppendOrigin,
         updated: dict[int, ProducerAppendInfo],
         completed: list[CompletedTxn],
     ) -> BatchMetadata | None:
         """Check each producer batch; returns the earlier batch if this one is a retry."""
         state = self.producer_state
-        for fields, (position, size, _, _) in zip(batches, placements, strict=True):
+        for position, size, fields in producer_batches:
             producer_id = fields[PRODUCER_ID]
-            if producer_id == NO_PRODUCER_ID:
-                continue
             header = BatchHeader._make(fields)
             if origin is AppendOrigin.CLIENT:
                 entry = state.last_entry(producer_id)

@@ -170,8 +170,8 @@ class LogSegment:
             roll_jitter_ms=roll_jitter_ms,
             suffix=suffix,
         )
-        segment.offset_index  # noqa: B018 - creates and preallocates the index files
-        segment.time_index  # noqa: B018
+        # The index files exist from the start, preallocated, as Kafka creates them.
+        segment.resize_indexes(config.segment_index_bytes)
         return segment
 
     # -- lazily opened files ----------------------------------------------------------

@@ -1144,7 +1144,7 @@ KEY = st.sampled_from(KEYS)
 CLIENT_OPS = ops(
     st.tuples(st.just("add"), KEY, st.integers(1, 6)),
     st.tuples(st.just("remove"), KEY),
-    st.tuples(st.just("seek"), KEY, st.integers(0, 30)),
+    st.tuples(st.just("seek"), KEY, st.integers(0, 12)),
     st.tuples(st.just("max_bytes"), KEY, st.integers(1, 6)),
     st.tuples(st.just("leader_epoch"), KEY),
     st.tuples(st.just("refresh_metadata")),
@@ -1152,14 +1152,19 @@ CLIENT_OPS = ops(
     st.tuples(st.just("close_session")),
 )
 BROKER_OPS = ops(
-    st.tuples(st.just("append"), KEY, st.integers(1, 5)),
+    st.tuples(st.just("append"), KEY, st.integers(1, 12)),
+    st.tuples(st.just("append_everywhere"), st.integers(1, 12)),
     st.tuples(st.just("last_stable_offset"), KEY, st.integers(0, 100)),
     st.tuples(st.just("delete_records"), KEY, st.integers(1, 3)),
-    st.tuples(st.just("error"), KEY, st.sampled_from((ErrorCode.NONE, *PARTITION_ERRORS))),
+    st.tuples(st.just("error"), KEY, st.sampled_from((*PARTITION_ERRORS, ErrorCode.NONE))),
+    st.tuples(st.just("error"), KEY, st.just(ErrorCode.NONE)),
     st.tuples(st.just("preferred_replica"), KEY, st.sampled_from((-1, 2))),
     st.tuples(st.just("diverging_epoch"), KEY, st.sampled_from((-1, 4))),
     st.tuples(st.just("recreate_topic"), st.sampled_from(TOPICS)),
 )
+
+
+FETCH_MODES = ("answered",) * 6 + ("throttled", "lost", "twice")
 
 
 class FetchSessionModel(RuleBasedStateMachine):
@@ -1172,7 +1177,7 @@ class FetchSessionModel(RuleBasedStateMachine):
         self.now_ms = 0
 
     @initialize(
-        max_slots=st.integers(0, 3),
+        max_slots=st.sampled_from((3, 1000, 1, 2, 0)),
         version=st.sampled_from(VERSIONS),
         is_follower=st.booleans(),
         seed=st.integers(0, 2**32),
@@ -1207,20 +1212,28 @@ class FetchSessionModel(RuleBasedStateMachine):
                 case "leader_epoch" if want:
                     client.wanted[key] = replace(want, leader_epoch=want.leader_epoch + 1)
                 case "refresh_metadata":
-                    client.known_ids = dict(self.world.ids)
-                    client.id_names.update({i: n for n, i in self.world.ids.items()})
-                    for k, w in client.wanted.items():
-                        client.wanted[k] = replace(w, topic_id=client.known_ids[k[0]])
+                    self.refresh_metadata()
                 case "version":
                     client.version = args[0]
                 case "close_session" if client.session_id:
                     client.epoch = FINAL_EPOCH
+
+    def refresh_metadata(self) -> None:
+        client = self.client
+        client.known_ids = dict(self.world.ids)
+        client.id_names.update({i: n for n, i in self.world.ids.items()})
+        for key, want in client.wanted.items():
+            client.wanted[key] = replace(want, topic_id=client.known_ids[key[0]])
 
     @rule(changes=BROKER_OPS)
     def logs_change(self, changes: list[tuple[Any, ...]]) -> None:
         for op, *args in changes:
             if op == "recreate_topic":
                 self.world.recreate(args[0])
+                continue
+            if op == "append_everywhere":
+                for log in self.world.logs.values():
+                    log.high_watermark += args[0]
                 continue
             log = self.world.log(args[0])
             match op:
@@ -1237,12 +1250,16 @@ class FetchSessionModel(RuleBasedStateMachine):
                 case "diverging_epoch":
                     log.diverging_epoch = args[1]
 
-    @rule(ms=st.integers(0, 2 * MODEL_EVICTION_MS))
-    def time_passes(self, ms: int) -> None:
+    @rule(
+        ms=st.integers(0, 2 * MODEL_EVICTION_MS),
+        other=st.one_of(st.none(), st.none(), st.tuples(st.integers(0, 12), st.booleans())),
+    )
+    def meanwhile(self, ms: int, other: tuple[int, bool] | None) -> None:
+        """Time passes; another fetcher (a follower, or not) may open a session."""
         self.now_ms += ms
-
-    @rule(size=st.integers(0, 12), privileged=st.booleans())
-    def another_fetcher_opens_a_session(self, size: int, privileged: bool) -> None:
+        if other is None:
+            return
+        size, privileged = other
         context = self.cache.new_context(
             request(*[("other", p, 0) for p in range(size)], epoch=INITIAL_EPOCH),
             12,
@@ -1254,9 +1271,15 @@ class FetchSessionModel(RuleBasedStateMachine):
         context.build_response(results, self.now_ms)
 
     @precondition(lambda self: bool(self.client.wanted))
-    @rule(mode=st.sampled_from(["answered", "answered", "answered", "throttled", "lost", "twice"]))
+    @rule(modes=st.lists(st.sampled_from(FETCH_MODES), min_size=1, max_size=4))
+    def fetch_in_a_row(self, modes: list[str]) -> None:
+        for mode in modes:
+            self.fetch(mode)
+
     def fetch(self, mode: str) -> None:
-        """Send the client's next request; ``twice``: a copy of it reaches the broker too."""
+        """Send the client's next request, and take in the response (``answered``), or
+        an empty response (``throttled``), or no response (``lost``), or the response
+        while a copy of the request also reaches the broker (``twice``)."""
         client, version = self.client, self.client.version
         truth = {key: self.world.read(self.sessionless(key, w)) for key, w in client.wanted.items()}
         full = client.is_full()
@@ -1301,6 +1324,14 @@ class FetchSessionModel(RuleBasedStateMachine):
                 assert summary(carried[key]) == summary(expected)
             assert client.view[key] == sticky(expected), key
         client.consume(carried)
+        # As a consumer does: start over from the log start when out of range (after a
+        # ListOffsets, here read off the log), and look up topics it could not find.
+        for key, data in carried.items():
+            if data.error_code == ErrorCode.OFFSET_OUT_OF_RANGE and key in client.wanted:
+                start = self.world.log(key).log_start_offset
+                client.wanted[key] = replace(client.wanted[key], fetch_offset=start)
+        if any(data.error_code == ErrorCode.UNKNOWN_TOPIC_ID for data in carried.values()):
+            self.refresh_metadata()
 
     def sessionless(self, key: Key, want: Want) -> PartitionFetch:
         """The partition as a sessionless broker would read it for this client."""

@@ -21,8 +21,9 @@ Spec: ``clients/ApiVersionsRequest.json``, ``clients/ApiVersionsResponse.json``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from odradek.broker.apis import REGISTRY, handles
+from odradek.broker.apis import REGISTRY, ApiHandler, handles
 from odradek.broker.context import RequestContext
 from odradek.protocol.errors import ErrorCode
 from odradek.protocol.messages.clients.api_versions_request import ApiVersionsRequest
@@ -38,15 +39,15 @@ API_VERSIONS = 18
 _SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
-def api_list() -> list[ApiVersion]:
+def api_list(apis: Mapping[int, ApiHandler]) -> list[ApiVersion]:
     return [
         ApiVersion(api_key=h.key, min_version=h.lowest, max_version=h.highest)
-        for h in sorted(REGISTRY.values(), key=lambda h: h.key)
+        for h in sorted(apis.values(), key=lambda h: h.key)
     ]
 
 
-def unsupported_version_response() -> ApiVersionsResponse:
-    return ApiVersionsResponse(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=api_list())
+def unsupported_version_response(apis: Mapping[int, ApiHandler]) -> ApiVersionsResponse:
+    return ApiVersionsResponse(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=api_list(apis))
 
 
 @handles(API_VERSIONS, 0, 4)
@@ -61,7 +62,7 @@ async def handle_api_versions(
     features = ctx.broker.features
     return ApiVersionsResponse(
         error_code=ErrorCode.NONE,
-        api_keys=api_list(),
+        api_keys=api_list(ctx.apis),
         supported_features=[
             SupportedFeatureKey(name=name, min_version=lo, max_version=hi)
             for name, (lo, hi) in sorted(features.supported.items())
@@ -74,3 +75,7 @@ async def handle_api_versions(
             if level > 0
         ],
     )
+
+
+#: What a controller listener serves until the Raft quorum speaks over it: ApiVersions.
+CONTROLLER_LISTENER_APIS = {API_VERSIONS: REGISTRY[API_VERSIONS]}
