@@ -241,7 +241,8 @@ def _parse_field(raw: dict[str, object], common: dict[str, StructSpec]) -> Field
         tagged_versions=tagged,
         tag=int(str(raw["tag"])) if "tag" in raw else None,
         ignorable=bool(raw.get("ignorable", False)),
-        default=raw.get("default"),
+        # A JSON null default means the same as the string "null".
+        default="null" if "default" in raw and raw["default"] is None else raw.get("default"),
         entity_type=str(raw["entityType"]) if "entityType" in raw else None,
         about=str(raw.get("about", "")),
         flexible_versions=(

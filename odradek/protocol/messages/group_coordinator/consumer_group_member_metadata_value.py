@@ -73,14 +73,13 @@ class ConsumerGroupMemberMetadataValue(msgspec.Struct, kw_only=True):
     # The classic member metadata which includes the supported protocols of the consumer if it
     # uses the classic protocol. The metadata is null if the consumer uses the consumer
     # protocol. [v0+, nullable v0+, tag 0 v0+]
-    classic_member_metadata: ClassicMemberMetadata | None = msgspec.field(default_factory=ClassicMemberMetadata)
+    classic_member_metadata: ClassicMemberMetadata | None = None
 
     # Tagged fields that Odradek does not know: (tag, raw bytes).
     unknown_tagged_fields: list[tuple[int, bytes]] | None = None
 
 
 _S_i = struct.Struct('>i')
-_D_ClassicMemberMetadata = ClassicMemberMetadata()
 
 
 def _w_ClassicProtocol_0(o: ClassicProtocol, w: _c.Writer) -> None:
@@ -135,7 +134,7 @@ def _w_ConsumerGroupMemberMetadataValue_0(o: ConsumerGroupMemberMetadataValue, w
     _c.write_compact_nullable_string(buf, o.server_assignor)
     t: list[tuple[int, _c.Buffer]] = []
     v3 = o.classic_member_metadata
-    if v3 != _D_ClassicMemberMetadata:
+    if v3 is not None:
         t.append((0, _c.tagged_value(_wt_ConsumerGroupMemberMetadataValue_classic_member_metadata_0, v3)))
     uk = o.unknown_tagged_fields
     if uk:
@@ -199,7 +198,7 @@ def _r_ConsumerGroupMemberMetadataValue_0(buf: _c.Buffer, pos: int) -> tuple[Con
     f_rebalance_timeout_ms, = _S_i.unpack_from(buf, pos)
     pos += 4
     f_server_assignor, pos = _c.read_compact_nullable_string(buf, pos)
-    f_classic_member_metadata: ClassicMemberMetadata | None = ClassicMemberMetadata()
+    f_classic_member_metadata: ClassicMemberMetadata | None = None
     uk: list[tuple[int, bytes]] | None = None
     nt, pos = _c.read_uvarint(buf, pos)
     for _ in range(nt):
