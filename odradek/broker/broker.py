@@ -20,7 +20,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from odradek.broker.fetch_sessions import FetchSessionCache
 from odradek.broker.producer_ids import ProducerIdManager
@@ -87,6 +87,7 @@ class Broker:
             random.Random(), max_slots=config.get("max.incremental.fetch.session.cache.slots")
         )
         self._log_defaults = config.log_config_defaults()
+        self._settings_cache: dict[str, _TopicSettings] = {}
         self.producer_ids = ProducerIdManager(self.node_id, controller, self.broker_epoch, time_ms)
 
     def broker_epoch(self) -> int:
@@ -102,13 +103,24 @@ class Broker:
         values.update(self.image.configs.topic(topic))
         return values
 
+    def _settings(self, topic: str) -> _TopicSettings:
+        # Asked on every produce; worked out once per topic until configs change.
+        cached = self._settings_cache.get(topic)
+        if cached is None:
+            values = self.topic_configs(topic)
+            cached = _TopicSettings(
+                LogConfig.from_properties({k: values[k] for k in _STORAGE_KEYS if k in values}),
+                int(values["min.insync.replicas"]),
+            )
+            self._settings_cache[topic] = cached
+        return cached
+
     def topic_config(self, topic: str) -> LogConfig:
         """The storage engine's part of ``topic``'s configs."""
-        values = self.topic_configs(topic)
-        return LogConfig.from_properties({k: values[k] for k in _STORAGE_KEYS if k in values})
+        return self._settings(topic).log_config
 
     def min_insync_replicas(self, topic: str) -> int:
-        return int(self.topic_configs(topic)["min.insync.replicas"])
+        return self._settings(topic).min_insync_replicas
 
     def topic_name(self, topic_id: uuid.UUID) -> str | None:
         topic = self.image.topics.get(topic_id)
@@ -152,9 +164,16 @@ class Broker:
                     list(reg.isr),
                 )
         if delta.configs is not None:
+            # Broker-wide defaults may have changed too: forget every topic's settings.
+            self._settings_cache.clear()
             for topic in delta.configs.changed_topics():
                 self.replicas.update_topic_config(topic)
         self.metrics.set_partition_count(len(self.replicas.partitions))
 
 
 _STORAGE_KEYS = frozenset(LogConfig().to_properties())
+
+
+class _TopicSettings(NamedTuple):
+    log_config: LogConfig
+    min_insync_replicas: int

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -73,6 +74,8 @@ class Metrics:
             "Partitions hosted by this broker",
             registry=r,
         )
+        self._per_api: dict[str, tuple[Any, Any]] = {}
+        self._per_topic: dict[str, tuple[Any, Any, Any]] = {}
         self.connections = Gauge(
             "kafka_server_socketservermetrics_connection_count",
             "Open client connections",
@@ -80,15 +83,32 @@ class Metrics:
         )
 
     def observe_request(self, api: str, seconds: float) -> None:
-        self.requests.labels(api).inc()
-        self.request_time.labels(api).observe(seconds)
+        # Looking a labelled child up takes a lock and a dict; keep each API's pair.
+        children = self._per_api.get(api)
+        if children is None:
+            children = (self.requests.labels(api), self.request_time.labels(api))
+            self._per_api[api] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _topic(self, topic: str) -> tuple[Any, Any, Any]:
+        children = self._per_topic.get(topic)
+        if children is None:
+            children = (
+                self.bytes_in.labels(topic),
+                self.messages_in.labels(topic),
+                self.bytes_out.labels(topic),
+            )
+            self._per_topic[topic] = children
+        return children
 
     def record_produce(self, topic: str, size: int, records: int) -> None:
-        self.bytes_in.labels(topic).inc(size)
-        self.messages_in.labels(topic).inc(records)
+        bytes_in, messages_in, _ = self._topic(topic)
+        bytes_in.inc(size)
+        messages_in.inc(records)
 
     def record_fetch(self, topic: str, size: int) -> None:
-        self.bytes_out.labels(topic).inc(size)
+        self._topic(topic)[2].inc(size)
 
     def set_partition_count(self, count: int) -> None:
         self.partitions.set(count)

@@ -185,8 +185,10 @@ class FileRecords:
         limit = self.size if end is None else min(end, self.size)
         fd = self.fd
         unpack = HEADER_STRUCT.unpack_from
+        checksum = crc32c.crc32c
         position = start
         block = b""
+        view = memoryview(block)
         block_start = start
         # Validation reads everything, so it reads big blocks at once; a search reads little
         # at first and more as it goes on.
@@ -196,6 +198,7 @@ class FileRecords:
             if offset_in_block + HEADER_SIZE > len(block):
                 block_start = position
                 block = os.pread(fd, min(read_size, limit - position), position)
+                view = memoryview(block)
                 read_size = min(read_size * 2, READ_AHEAD)
                 offset_in_block = 0
                 if len(block) < HEADER_SIZE_UP_TO_MAGIC:
@@ -215,19 +218,18 @@ class FileRecords:
             if position + size > limit:
                 return
             if validate:
+                if offset_in_block + size > len(block):
+                    # The batch runs past the block: read again from its start, whole.
+                    block_start = position
+                    block = os.pread(fd, min(max(read_size, size), limit - position), position)
+                    view = memoryview(block)
+                    if len(block) < size:
+                        return
+                    offset_in_block = 0
                 if fields[MAGIC] != CURRENT_MAGIC or size < HEADER_SIZE:
                     raise _corrupt(self.path, position, f"magic {fields[MAGIC]}, size {size}")
-                if offset_in_block + size <= len(block):
-                    body = memoryview(block)[
-                        offset_in_block + ATTRIBUTES_OFFSET : offset_in_block + size
-                    ]
-                else:
-                    body = memoryview(
-                        os.pread(fd, size - ATTRIBUTES_OFFSET, position + ATTRIBUTES_OFFSET)
-                    )
-                    if len(body) != size - ATTRIBUTES_OFFSET:
-                        return
-                if crc32c.crc32c(body) != fields[CRC]:
+                body = view[offset_in_block + ATTRIBUTES_OFFSET : offset_in_block + size]
+                if checksum(body) != fields[CRC]:
                     raise _corrupt(self.path, position, "CRC mismatch")
             yield position, fields
             position += size

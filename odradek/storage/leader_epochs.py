@@ -161,9 +161,11 @@ def _truncate_from_end(epochs: dict[int, EpochEntry], end_offset: int) -> bool:
 
 def _truncate_from_start(epochs: dict[int, EpochEntry], start_offset: int) -> bool:
     last_removed = None
+    removed = 0
     for epoch in list(epochs):
         if epochs[epoch].start_offset <= start_offset:
             last_removed = epochs.pop(epoch)
+            removed += 1
         else:
             break
     if last_removed is None:
@@ -173,4 +175,5 @@ def _truncate_from_start(epochs: dict[int, EpochEntry], start_offset: int) -> bo
     epochs.clear()
     epochs[last_removed.epoch] = EpochEntry(last_removed.epoch, start_offset)
     epochs.update(rest)
-    return True
+    # Only the first entry moving (or entries going) is a change worth writing.
+    return removed > 1 or last_removed.start_offset != start_offset

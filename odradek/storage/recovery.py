@@ -240,8 +240,9 @@ class LogLoader:
             reload_from_clean_shutdown=False,
         )
         truncated = segment.recover(state, self.leader_epochs)
-        # Saves replaying this segment again when recovering the next one.
-        state.take_snapshot()
+        # Saves replaying this segment again when recovering the next one. Not fsync'd:
+        # snapshots carry a CRC, and one lost in a crash only means replaying the log.
+        state.take_snapshot(sync=False)
         return truncated
 
     # -- pass 4: recovery -------------------------------------------------------------
@@ -300,7 +301,9 @@ def rebuild_producer_state(
 
     As in Kafka: with no snapshot at all after a clean shutdown there is nothing to replay
     (a log that never had producer ids), so empty snapshots are written at the last two
-    segment bases and at ``last_offset`` to keep later loads cheap.
+    segment bases and at ``last_offset`` to keep later loads cheap. The snapshots written
+    here are not fsync'd: each carries a CRC, and one lost in a crash only means more of
+    the log is replayed next time.
     """
     offsets_to_snapshot: list[int] = []
     if segments:
@@ -313,7 +316,7 @@ def rebuild_producer_state(
     if state.latest_snapshot_offset() is None and reload_from_clean_shutdown:
         for offset in offsets_to_snapshot:
             state.update_map_end_offset(offset)
-            state.take_snapshot()
+            state.take_snapshot(sync=False)
         return
     was_empty = state.is_empty() and state.map_end_offset >= last_offset
     state.truncate_and_reload(log_start_offset, last_offset, now_ms)
@@ -322,7 +325,7 @@ def rebuild_producer_state(
             start = max(segment.base_offset, state.map_end_offset, log_start_offset)
             state.update_map_end_offset(start)
             if segment.base_offset in offsets_to_snapshot:
-                state.take_snapshot()
+                state.take_snapshot(sync=False)
             found = segment.translate_offset(start)
             if found is None:
                 continue
@@ -333,7 +336,7 @@ def rebuild_producer_state(
                     end = at_last.position
             _load_producers_from_segment(state, segment, found.position, end)
     state.update_map_end_offset(last_offset)
-    state.take_snapshot()
+    state.take_snapshot(sync=False)
 
 
 def _load_producers_from_segment(

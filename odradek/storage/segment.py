@@ -456,51 +456,43 @@ class LogSegment:
         self.txn_index.reset()
         log = self.log
         self._max_timestamp_and_offset = None
-        max_so_far = TimestampOffset(NO_TIMESTAMP, self.base_offset)
+        max_timestamp, offset_of_max_timestamp = NO_TIMESTAMP, self.base_offset
         valid_bytes = 0
         last_index_entry = 0
         interval = self.index_interval_bytes
-        latest_epoch = None if leader_epochs is None else leader_epochs.latest_epoch()
+        index_room = min(offset_index.max_entries, time_index.max_entries - 1)
+        latest_epoch = -1 if leader_epochs is None else leader_epochs.latest_epoch()
+        if latest_epoch is None:
+            latest_epoch = -1
         # The base offset field is outside the CRC: offsets that go backwards or leave the
         # segment's range mark the batch as invalid like a CRC mismatch would.
         next_expected = self.base_offset
-        max_last_offset = self.base_offset + 0x7FFFFFFF
+        max_last_offset = self.base_offset + INT32_MAX
         try:
             for position, fields in log.raw_batches(0, validate=True):
-                base_offset = fields[BASE_OFFSET]
-                last_offset = base_offset + fields[LAST_OFFSET_DELTA]
-                if (
-                    base_offset < next_expected
-                    or last_offset > max_last_offset
-                    or fields[LAST_OFFSET_DELTA] < 0
-                ):
+                (base_offset, length, epoch, _, _, _, delta, _, batch_max_ts, pid, _, _, _) = fields
+                last_offset = base_offset + delta
+                if base_offset < next_expected or last_offset > max_last_offset or delta < 0:
                     break
                 next_expected = last_offset + 1
-                if fields[MAX_TIMESTAMP] > max_so_far.timestamp:
-                    max_so_far = TimestampOffset(fields[MAX_TIMESTAMP], last_offset)
-                if (
-                    valid_bytes - last_index_entry > interval
-                    and offset_index.entries < offset_index.max_entries
-                    and time_index.entries < time_index.max_entries - 1
-                ):
+                if batch_max_ts > max_timestamp:
+                    max_timestamp, offset_of_max_timestamp = batch_max_ts, last_offset
+                # The same rule as append: an entry once more than the interval was written.
+                if valid_bytes - last_index_entry > interval and offset_index.entries < index_room:
                     offset_index.append(last_offset, valid_bytes)
-                    time_index.maybe_append(*max_so_far)
+                    time_index.maybe_append(max_timestamp, offset_of_max_timestamp)
                     last_index_entry = valid_bytes
-                size = fields[BATCH_LENGTH] + LOG_OVERHEAD
-                valid_bytes = position + size
-                epoch = fields[PARTITION_LEADER_EPOCH]
-                if (
-                    leader_epochs is not None
-                    and epoch >= 0
-                    and (latest_epoch is None or epoch > latest_epoch)
-                ):
+                valid_bytes = position + length + LOG_OVERHEAD
+                if epoch > latest_epoch and leader_epochs is not None:
                     leader_epochs.assign(epoch, base_offset)
                     latest_epoch = epoch
-                if fields[PRODUCER_ID] != NO_PRODUCER_ID:
+                if pid != NO_PRODUCER_ID:
                     self._replay_producer_batch(producer_state, position, fields)
-                producer_state.update_map_end_offset(last_offset + 1)
         except CorruptRecordError:
             pass  # everything from the bad batch on is cut below
+        if next_expected > self.base_offset:
+            producer_state.update_map_end_offset(next_expected)
+        max_so_far = TimestampOffset(max_timestamp, offset_of_max_timestamp)
         truncated = log.size - valid_bytes
         log.truncate_to(valid_bytes)
         offset_index.trim_to_valid_size()

@@ -77,13 +77,13 @@ class TimeIndex(MmapIndex):
         """Add ``(timestamp, offset)`` if the timestamp is larger than the last entry's."""
         if not skip_full_check and self.is_full():
             raise ValueError(f"append to a full time index ({self.entries} entries) {self.path}")
-        last = self.last_entry
-        if self.entries and offset < last.offset:
-            raise ValueError(f"offset {offset} is below the last time-indexed offset {last.offset}")
-        if self.entries and timestamp < last.timestamp:
-            raise ValueError(f"timestamp {timestamp} is below the last indexed {last.timestamp}")
+        last_timestamp, last_offset = self.last_entry
+        if self.entries and offset < last_offset:
+            raise ValueError(f"offset {offset} is below the last time-indexed offset {last_offset}")
+        if self.entries and timestamp < last_timestamp:
+            raise ValueError(f"timestamp {timestamp} is below the last indexed {last_timestamp}")
         # Equal timestamps add nothing: closing a segment twice appends its final entry once.
-        if timestamp > last.timestamp:
+        if timestamp > last_timestamp:
             assert self._mmap is not None
             _ENTRY.pack_into(self._mmap, self.entries * 12, timestamp, offset - self.base_offset)
             self.entries += 1

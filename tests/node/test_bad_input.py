@@ -174,3 +174,14 @@ def test_the_controller_listener_serves_only_controller_apis(node: OdradekNode) 
     with socket.create_connection((node.host, node.controller_port), timeout=10) as sock:
         sock.sendall(_request(3, 12, 1, b"\x00\x01\x00"))  # Metadata is a broker API
         assert _closed_by_peer(sock)
+
+
+def test_idle_connections_are_closed_after_connections_max_idle_ms(tmp_path: object) -> None:
+    with odradek_node(overrides={"connections.max.idle.ms": "1000"}) as quick:
+        with _connect(quick) as sock:
+            sock.sendall(_request(18, 0, 5, b""))
+            assert struct.unpack_from(">i", _read_frame(sock), 0)[0] == 5
+            started = time.monotonic()
+            assert _closed_by_peer(sock, timeout=20)
+            assert time.monotonic() - started >= 0.9
+        _still_serving(quick)
