@@ -44,40 +44,31 @@ FLOAT64 = struct.Struct(">d")
 ZERO_UUID = uuid.UUID(int=0)
 
 
-def read_uvarint(buf: Buffer, pos: int) -> tuple[int, int]:
-    """Read an unsigned LEB128 varint of at most 5 bytes (a 32-bit value)."""
+def _read_leb128(buf: Buffer, pos: int, max_shift: int, what: str) -> tuple[int, int]:
     result = 0
     shift = 0
     end = len(buf)
     while True:
         if pos >= end:
-            raise DecodeError("truncated varint")
+            raise DecodeError(f"truncated {what}")
         b = buf[pos]
         pos += 1
         result |= (b & 0x7F) << shift
         if not b & 0x80:
             return result, pos
         shift += 7
-        if shift > 28:
-            raise DecodeError("varint is longer than 5 bytes")
+        if shift > max_shift:
+            raise DecodeError(f"{what} is longer than {max_shift // 7 + 1} bytes")
+
+
+def read_uvarint(buf: Buffer, pos: int) -> tuple[int, int]:
+    """Read an unsigned LEB128 varint of at most 5 bytes (a 32-bit value)."""
+    return _read_leb128(buf, pos, 28, "varint")
 
 
 def read_uvarlong(buf: Buffer, pos: int) -> tuple[int, int]:
     """Read an unsigned LEB128 varint of at most 10 bytes (a 64-bit value)."""
-    result = 0
-    shift = 0
-    end = len(buf)
-    while True:
-        if pos >= end:
-            raise DecodeError("truncated varlong")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise DecodeError("varlong is longer than 10 bytes")
+    return _read_leb128(buf, pos, 63, "varlong")
 
 
 def read_varint(buf: Buffer, pos: int) -> tuple[int, int]:
