@@ -236,6 +236,7 @@ class CachedPartition:
         if data.high_watermark != self.high_watermark:
             self.high_watermark = data.high_watermark
             must = True
+        # Kafka leaves the last stable offset out of this comparison: see the module notes.
         if data.last_stable_offset != self.last_stable_offset:
             self.last_stable_offset = data.last_stable_offset
             must = True

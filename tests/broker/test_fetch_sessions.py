@@ -1,4 +1,4 @@
-"""Fetch sessions (KIP-227): each rule of ``odradek.broker.fetch_sessions`` on its own.
+"""Fetch sessions (KIP-227): the rules of ``odradek.broker.fetch_sessions``.
 
 First each rule with a hand-made example; then a model client, like Kafka's
 ``FetchSessionHandler``, drives random sequences of fetches against the cache and checks
@@ -114,7 +114,6 @@ class Logs:
 
     def __init__(self) -> None:
         self.state: dict[tuple[str, int], dict[str, Any]] = {}
-        self.read_log: list[PartitionFetch] = []
 
     def set(self, topic: str, partition: int, **fields: Any) -> None:
         self.state.setdefault((topic, partition), self._default()).update(fields)
@@ -124,7 +123,6 @@ class Logs:
         return {"high_watermark": 10, "last_stable_offset": 10, "log_start_offset": 0}
 
     def read(self, p: PartitionFetch) -> PartitionData:
-        self.read_log.append(p)
         tp = p.topic_partition
         if tp.topic is None:
             return PartitionData(
@@ -137,7 +135,6 @@ class Logs:
         return PartitionData(**fields)
 
     def serve(self, context: FetchContext, now_ms: int = 0) -> FetchResponse:
-        self.read_log = []
         results = [(p.topic_partition, self.read(p)) for p in context.partitions_to_fetch()]
         return context.build_response(results, now_ms)
 
@@ -851,6 +848,13 @@ def test_protection_ends_only_when_the_session_is_next_used() -> None:
     assert try_open(cache, logs, 10, False, now_ms=1700) != 0
 
 
+def test_protection_lasts_the_eviction_time_inclusive() -> None:
+    cache, logs = new_cache(max_slots=1, eviction_ms=EVICTION_MS), Logs()
+    (old,) = fill(cache, logs, (3, False))
+    use(cache, logs, old, now_ms=EVICTION_MS)
+    assert try_open(cache, logs, 10, False, now_ms=EVICTION_MS) == 0
+
+
 def test_a_consumer_never_evicts_a_follower_unless_stale() -> None:
     cache, logs = new_cache(max_slots=1, eviction_ms=EVICTION_MS), Logs()
     (follower,) = fill(cache, logs, (1, True))
@@ -892,9 +896,9 @@ KEYS = [(t, p) for t in TOPICS for p in range(PARTITIONS)]
 VERSIONS = (12, 13, 17)
 MODEL_EVICTION_MS = 1000
 PARTITION_ERRORS = (
-    ErrorCode.NOT_LEADER_OR_FOLLOWER,
     ErrorCode.KAFKA_STORAGE_ERROR,
     ErrorCode.FENCED_LEADER_EPOCH,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER,
 )
 
 Key = tuple[str, int]
@@ -977,7 +981,7 @@ class Want:
 
     topic_id: uuid.UUID
     fetch_offset: int = 0
-    max_bytes: int = 4
+    max_bytes: int = 16
     leader_epoch: int = 0
 
 
@@ -1142,29 +1146,35 @@ def ops(*alternatives: st.SearchStrategy[tuple[Any, ...]]) -> st.SearchStrategy[
 
 KEY = st.sampled_from(KEYS)
 CLIENT_OPS = ops(
-    st.tuples(st.just("add"), KEY, st.integers(1, 6)),
+    st.tuples(st.just("add"), KEY, st.sampled_from((16, 2, 40))),
     st.tuples(st.just("remove"), KEY),
     st.tuples(st.just("seek"), KEY, st.integers(0, 12)),
-    st.tuples(st.just("max_bytes"), KEY, st.integers(1, 6)),
+    st.tuples(st.just("max_bytes"), KEY, st.integers(1, 40)),
     st.tuples(st.just("leader_epoch"), KEY),
     st.tuples(st.just("refresh_metadata")),
     st.tuples(st.just("version"), st.sampled_from(VERSIONS)),
     st.tuples(st.just("close_session")),
 )
+#: A change to one partition's log.
+LOG_OP = st.one_of(
+    st.tuples(st.just("append"), st.integers(1, 12)),
+    st.tuples(st.just("last_stable_offset"), st.integers(0, 3)),
+    st.tuples(st.just("delete_records"), st.integers(1, 3)),
+    st.tuples(st.just("error"), st.sampled_from((*PARTITION_ERRORS, ErrorCode.NONE))),
+    st.tuples(st.just("error"), st.just(ErrorCode.NONE)),
+    st.tuples(st.just("preferred_replica"), st.sampled_from((-1, 2))),
+    st.tuples(st.just("diverging_epoch"), st.sampled_from((-1, 4))),
+)
+#: As LOG_OP, or an error that comes and goes between two fetches.
+QUIET_OP = st.one_of(LOG_OP, st.tuples(st.just("blip"), st.sampled_from(PARTITION_ERRORS)))
 BROKER_OPS = ops(
-    st.tuples(st.just("append"), KEY, st.integers(1, 12)),
-    st.tuples(st.just("append_everywhere"), st.integers(1, 12)),
-    st.tuples(st.just("last_stable_offset"), KEY, st.integers(0, 100)),
-    st.tuples(st.just("delete_records"), KEY, st.integers(1, 3)),
-    st.tuples(st.just("error"), KEY, st.sampled_from((*PARTITION_ERRORS, ErrorCode.NONE))),
-    st.tuples(st.just("error"), KEY, st.just(ErrorCode.NONE)),
-    st.tuples(st.just("preferred_replica"), KEY, st.sampled_from((-1, 2))),
-    st.tuples(st.just("diverging_epoch"), KEY, st.sampled_from((-1, 4))),
+    st.tuples(st.just("log"), KEY, LOG_OP),
+    st.tuples(st.just("append_to_topic"), st.sampled_from(TOPICS), st.integers(1, 12)),
     st.tuples(st.just("recreate_topic"), st.sampled_from(TOPICS)),
 )
 
 
-FETCH_MODES = ("answered",) * 6 + ("throttled", "lost", "twice")
+FETCH_MODES = ("answered",) * 12 + ("throttled", "lost", "twice")
 
 
 class FetchSessionModel(RuleBasedStateMachine):
@@ -1196,26 +1206,24 @@ class FetchSessionModel(RuleBasedStateMachine):
 
     @rule(changes=CLIENT_OPS)
     def client_changes_what_it_fetches(self, changes: list[tuple[Any, ...]]) -> None:
-        client = self.client
-        for op, *args in changes:
-            key = args[0] if args else None
-            want = client.wanted.get(key) if isinstance(key, tuple) else None
-            match op:
-                case "add":
-                    client.wanted[key] = Want(client.known_ids[key[0]], max_bytes=args[1])
-                case "remove":
-                    client.wanted.pop(key, None)
-                case "seek" if want:
-                    client.wanted[key] = replace(want, fetch_offset=args[1])
-                case "max_bytes" if want:
-                    client.wanted[key] = replace(want, max_bytes=args[1])
-                case "leader_epoch" if want:
-                    client.wanted[key] = replace(want, leader_epoch=want.leader_epoch + 1)
-                case "refresh_metadata":
+        client, wanted = self.client, self.client.wanted
+        for change in changes:
+            match change:
+                case ("add", key, max_bytes):
+                    wanted[key] = Want(client.known_ids[key[0]], max_bytes=max_bytes)
+                case ("remove", key):
+                    wanted.pop(key, None)
+                case ("seek", key, offset) if key in wanted:
+                    wanted[key] = replace(wanted[key], fetch_offset=offset)
+                case ("max_bytes", key, max_bytes) if key in wanted:
+                    wanted[key] = replace(wanted[key], max_bytes=max_bytes)
+                case ("leader_epoch", key) if key in wanted:
+                    wanted[key] = replace(wanted[key], leader_epoch=wanted[key].leader_epoch + 1)
+                case ("refresh_metadata",):
                     self.refresh_metadata()
-                case "version":
-                    client.version = args[0]
-                case "close_session" if client.session_id:
+                case ("version", version):
+                    client.version = version
+                case ("close_session",) if client.session_id:
                     client.epoch = FINAL_EPOCH
 
     def refresh_metadata(self) -> None:
@@ -1228,27 +1236,48 @@ class FetchSessionModel(RuleBasedStateMachine):
     @rule(changes=BROKER_OPS)
     def logs_change(self, changes: list[tuple[Any, ...]]) -> None:
         for op, *args in changes:
-            if op == "recreate_topic":
-                self.world.recreate(args[0])
-                continue
-            if op == "append_everywhere":
-                for log in self.world.logs.values():
-                    log.high_watermark += args[0]
-                continue
-            log = self.world.log(args[0])
             match op:
-                case "append":
-                    log.high_watermark += args[1]
-                case "last_stable_offset":
-                    log.last_stable_offset = min(args[1], log.high_watermark)
-                case "delete_records":
-                    log.log_start_offset = min(log.high_watermark, log.log_start_offset + args[1])
-                case "error":
-                    log.error = args[1]
-                case "preferred_replica":
-                    log.preferred_read_replica = args[1]
-                case "diverging_epoch":
-                    log.diverging_epoch = args[1]
+                case "log":
+                    self.change_log(*args)
+                case "append_to_topic":
+                    for p in range(PARTITIONS):
+                        self.world.log((args[0], p)).high_watermark += args[1]
+                case "recreate_topic":
+                    self.world.recreate(args[0])
+
+    @precondition(lambda self: bool(self.client.wanted))
+    @rule(data=st.data())
+    def a_quiet_partition_changes(self, data: st.DataObject) -> None:
+        """The client catches up, then a partition it fetches changes, one thing at a
+        time: each change alone must reach the client."""
+        key = data.draw(st.sampled_from(sorted(self.client.wanted)))
+        changes = data.draw(st.lists(QUIET_OP, min_size=1, max_size=3))
+        for _ in range(3):
+            self.fetch("answered")
+        for change in changes:
+            steps = [change]
+            if change[0] == "blip":
+                steps = [("error", change[1]), ("error", ErrorCode.NONE)]
+            for step in steps:
+                self.change_log(key, step)
+                self.fetch("answered")
+
+    def change_log(self, key: Key, change: tuple[Any, ...]) -> None:
+        log = self.world.log(key)
+        match change:
+            case ("append", n):
+                log.high_watermark += n
+            case ("last_stable_offset", n):
+                # A transaction opens or ends somewhere below the high watermark.
+                log.last_stable_offset = max(0, log.high_watermark - n)
+            case ("delete_records", n):
+                log.log_start_offset = min(log.high_watermark, log.log_start_offset + n)
+            case ("error", error):
+                log.error = error
+            case ("preferred_replica", replica):
+                log.preferred_read_replica = replica
+            case ("diverging_epoch", epoch):
+                log.diverging_epoch = epoch
 
     @rule(
         ms=st.integers(0, 2 * MODEL_EVICTION_MS),
@@ -1305,6 +1334,9 @@ class FetchSessionModel(RuleBasedStateMachine):
                 key: (client._id(w), w.fetch_offset, w.max_bytes)
                 for key, w in client.wanted.items()
             }
+        if full and request.session_id:
+            assert self.cache.session(request.session_id) is None, "a full fetch closes"
+        room = len(self.cache) < self.max_slots
         if mode == "throttled":
             response = context.throttled_response(100)
         else:
@@ -1312,6 +1344,8 @@ class FetchSessionModel(RuleBasedStateMachine):
                 (p.topic_partition, self.world.read(p)) for p in context.partitions_to_fetch()
             ]
             response = context.build_response(results, self.now_ms)
+            if full and request.session_epoch == INITIAL_EPOCH and room:
+                assert response.session_id != 0, "a free slot makes a session"
         if mode == "lost":
             client.lost_response()
             return
