@@ -111,3 +111,29 @@ def test_metrics_endpoint_counts_traffic(node: OdradekNode) -> None:
     assert float(match.group(1)) == 10
     assert 'kafka_network_requestmetrics_requests_total{request="Produce"}' in text
     assert "kafka_server_replicamanager_partitioncount" in text
+
+
+def test_kafkajs_admin(node: OdradekNode) -> None:
+    import json
+
+    from tests.support import processes
+    from tests.support.clients import require
+
+    kafkajs = require("kafkajs")
+    name = _name()
+    result = processes.run(
+        [
+            "node", str(kafkajs.SCRIPT), "admin",  # type: ignore[attr-defined]
+            "--bootstrap-server", node.bootstrap, "--topic", name, "--partitions", "2",
+        ],
+        timeout=60,
+        env=kafkajs._env(),  # type: ignore[attr-defined]
+    )  # fmt: skip
+    seen = json.loads(result.stdout.decode().splitlines()[-1])
+    assert seen == {
+        "created": True,
+        "partitions": 3,
+        "retentionMs": "4242",
+        "listed": True,
+        "listedAfterDelete": False,
+    }

@@ -7,6 +7,8 @@
 //   node client.js produce ...
 //       stdin: one record per line, {"key": b64|null, "value": b64|null,
 //              "headers": [[name, b64|null], ...], "partition": int|null, "timestamp": ms|null}
+//   node client.js admin --partitions N ...
+//       creates, grows, configures, describes and deletes the topic; prints one JSON line.
 //   node client.js consume --count N --timeout-ms MS [--group G] ...
 //       kafkajs always consumes in a group: without --group a fresh one is made up.
 //       Reads from the beginning; prints one line per record, {"topic", "partition",
@@ -150,12 +152,51 @@ async function consume(options) {
   }
 }
 
+// The admin round of the tests: create the topic with --partitions N, grow it by one
+// partition, set and read back a topic config, list and describe, then delete it. Prints
+// one JSON line with what each step saw.
+async function admin(options) {
+  const topic = required(options, 'topic');
+  const partitions = Number(required(options, 'partitions'));
+  const client = connect(options).admin();
+  await client.connect();
+  try {
+    const created = await client.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    await client.createPartitions({ topicPartitions: [{ topic, count: partitions + 1 }] });
+    await client.alterConfigs({
+      resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '4242' }] }],
+    });
+    const configs = await client.describeConfigs({
+      resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }],
+      includeSynonyms: false,
+    });
+    const metadata = await client.fetchTopicMetadata({ topics: [topic] });
+    const listed = await client.listTopics();
+    await client.deleteTopics({ topics: [topic] });
+    const afterDelete = await client.listTopics();
+    process.stdout.write(`${JSON.stringify({
+      created,
+      partitions: metadata.topics[0].partitions.length,
+      retentionMs: configs.resources[0].configEntries[0].configValue,
+      listed: listed.includes(topic),
+      listedAfterDelete: afterDelete.includes(topic),
+    })}\n`);
+    return 0;
+  } finally {
+    await client.disconnect();
+  }
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const options = parseArgs(rest);
   if (command === 'produce') return produce(options);
   if (command === 'consume') return consume(options);
-  throw new Error(`unknown command ${command}: expected produce or consume`);
+  if (command === 'admin') return admin(options);
+  throw new Error(`unknown command ${command}: expected produce, consume or admin`);
 }
 
 main().then(
