@@ -9,6 +9,7 @@ The order of start-up is the order of dependencies (Kafka's ``KafkaRaftServer``,
 3. the metadata log is replayed into the controller and, through a
    :class:`~odradek.metadata.loader.MetadataLoader`, into the broker, which opens or
    deletes partitions as the records say; then the controller takes leadership;
+   the group coordinator loads the ``__consumer_offsets`` partitions the broker leads;
 4. the broker registers and heartbeats until the controller unfences it, and only
    then opens its client listeners, so no client sees a broker that is not ready;
 5. the metrics endpoint starts, and the log manager's periodic duties run.
@@ -33,6 +34,7 @@ import trio
 from odradek.broker import handlers as _handlers  # noqa: F401  (registers every handler)
 from odradek.broker.broker import Broker
 from odradek.broker.dispatch import Dispatcher
+from odradek.broker.groups import consumer_lag
 from odradek.broker.handlers.api_versions import CONTROLLER_LISTENER_APIS
 from odradek.controller.features import supported_features
 from odradek.metadata.loader import MetadataLoader
@@ -45,7 +47,7 @@ from odradek.node.metadata_log import SingleVoterLog
 from odradek.node.metrics import Metrics, serve_metrics
 from odradek.node.network import serve_listener
 from odradek.storage.config import LogConfig
-from odradek.storage.log_manager import LogManager
+from odradek.storage.log_manager import LogManager, ManagerSchedule
 from odradek.storage.meta_properties import read_meta_properties
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ async def run_node(
         time_ms=time_ms,
         cluster_id=cluster_id,
         node_id=config.node_id,
+        producer_id_expiration_ms=config.get("producer.id.expiration.ms"),
+        schedule=_schedule(config),
     )
     logs.startup()
     metadata_log = SingleVoterLog(Path(config.metadata_log_dir), config.node_id, time_ms)
@@ -133,12 +137,14 @@ async def run_node(
         features=supported_features(),
         applied_offset=lambda: broker.image.provenance.last_offset,
     )
+    metrics.watch_consumer_lag(lambda: consumer_lag(broker.groups, broker.replicas))
     dispatcher = Dispatcher(broker)
     controller_dispatcher = Dispatcher(broker, CONTROLLER_LISTENER_APIS)
     idle_s = config.get("connections.max.idle.ms") / 1000
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(controller.run_session_timer)
+            await nursery.start(broker.groups.run)
             await lifecycle.register()
             nursery.start_soon(lifecycle.run)
             await lifecycle.unfenced.wait()
@@ -183,6 +189,23 @@ async def _tick(logs: LogManager) -> None:
     while True:
         await trio.sleep(TICK_S)
         logs.tick(time_ms())
+
+
+def _schedule(config: BrokerConfig) -> ManagerSchedule:
+    """The log manager's periodic duties, at the intervals the broker configs give."""
+    return ManagerSchedule(
+        retention_check_interval_ms=config.get("log.retention.check.interval.ms"),
+        flush_check_interval_ms=config.get("log.flush.scheduler.interval.ms"),
+        recovery_point_checkpoint_interval_ms=config.get("log.flush.offset.checkpoint.interval.ms"),
+        log_start_offset_checkpoint_interval_ms=config.get(
+            "log.flush.start.offset.checkpoint.interval.ms"
+        ),
+        producer_expiration_check_interval_ms=config.get(
+            "producer.id.expiration.check.interval.ms"
+        ),
+        cleaner_backoff_ms=config.get("log.cleaner.backoff.ms"),
+        cleaner_enabled=config.get("log.cleaner.enable"),
+    )
 
 
 def _storage_keys(values: dict[str, object]) -> dict[str, object]:
