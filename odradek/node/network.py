@@ -174,10 +174,10 @@ async def _sendfile_all(sock: trio.socket.SocketType, region: FileRegion) -> Non
     remaining = len(region)
     fd = region.fileno()
     while remaining > 0:
-        await trio.lowlevel.wait_writable(sock)
         try:
             sent = os.sendfile(sock.fileno(), fd, offset, remaining)
         except BlockingIOError:
+            await trio.lowlevel.wait_writable(sock)
             continue
         if sent == 0:
             raise trio.BrokenResourceError("file region ended early")
