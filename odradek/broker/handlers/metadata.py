@@ -23,13 +23,14 @@ Spec: ``clients/MetadataRequest.json``, ``clients/MetadataResponse.json``.
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 
 from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.metadata.topic_names import INTERNAL_TOPICS, invalid_reason
-from odradek.protocol.errors import ErrorCode
+from odradek.protocol.errors import ErrorCode, KafkaError
 from odradek.protocol.messages.clients.create_topics_request import (
     CreatableTopic,
     CreateTopicsRequest,
@@ -48,6 +49,8 @@ CREATE_TOPICS_VERSION = 7
 #: Kafka's value for "authorized operations were not asked for".
 AUTHORIZED_OPERATIONS_OMITTED = -(2**31)
 ZERO_UUID = uuid.UUID(int=0)
+
+log = logging.getLogger(__name__)
 
 
 @handles(METADATA, 0, 12)
@@ -133,4 +136,8 @@ async def _auto_create(ctx: RequestContext, names: list[str]) -> None:
         topics=[CreatableTopic(name=n, num_partitions=-1, replication_factor=-1) for n in names],
         timeout_ms=30_000,
     )
-    await ctx.broker.controller.call(CREATE_TOPICS, CREATE_TOPICS_VERSION, request)
+    try:
+        await ctx.broker.controller.call(CREATE_TOPICS, CREATE_TOPICS_VERSION, request)
+    except KafkaError as e:
+        # The answer already says LEADER_NOT_AVAILABLE; the client asks again later.
+        log.warning("auto-creating %s failed: %s", names, e)
