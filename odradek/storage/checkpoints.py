@@ -60,6 +60,10 @@ class TopicPartition(NamedTuple):
 
     @classmethod
     def from_dir_name(cls, name: str) -> TopicPartition:
+        """Parse ``<topic>-<partition>``, or ``<topic>-<partition>.<id>-delete`` (also
+        ``-future``, ``-stray``): a directory renamed for deletion or a move."""
+        if name.endswith(("-delete", "-future", "-stray")) and "." in name:
+            name = name[: name.rindex(".")]
         topic, sep, partition = name.rpartition("-")
         if not sep or not topic or not partition.isdigit():
             raise ValueError(f"{name!r} is not a <topic>-<partition> directory name")

@@ -192,6 +192,8 @@ class CleanableRange:
 
 @dataclass
 class CleanerStats:
+    """Counts of one cleaning pass (Kafka logs the same after each pass)."""
+
     messages_read: int = 0
     bytes_read: int = 0
     messages_written: int = 0
@@ -212,6 +214,8 @@ class LogCleaner:
         self.load_factor = load_factor
         #: Per log dir, per partition: the first dirty offset.
         self.checkpoints: dict[Path, dict[TopicPartition, int]] = {}
+        #: What the last pass read and kept.
+        self.last_stats = CleanerStats()
 
     # -- checkpoints --------------------------------------------------------------------
 
@@ -264,15 +268,17 @@ class LogCleaner:
         segment_base = (following[0] if following else log.active_segment).base_offset
         return CleanableRange(first_dirty, max(first_dirty, segment_base), force)
 
-    def _cleanable_bytes(self, log: Log, first_dirty: int, uncleanable: int) -> tuple[int, int]:
-        """``(first uncleanable segment base, dirty bytes before it)``."""
-        following = log.segments.non_active_from(uncleanable)
-        first_uncleanable = following[0] if following else log.active_segment
-        end = first_uncleanable.base_offset
+    @staticmethod
+    def _dirty_ratio(log: Log, rng: CleanableRange) -> tuple[float, int]:
+        """``(dirty bytes / all bytes, dirty bytes)`` of the log for a cleanable range."""
+        first_dirty, end = rng.first_dirty_offset, rng.first_uncleanable_offset
+        clean = sum(s.size for s in log.segments.range(-1, first_dirty))
         dirty = sum(s.size for s in log.segments.range(min(first_dirty, end), end))
-        return end, dirty
+        total = clean + dirty
+        return (dirty / total if total else 0.0), dirty
 
     def _needs_compaction_now(self, log: Log, first_dirty: int, now_ms: int) -> bool:
+        """A dirty segment older than ``max.compaction.lag.ms`` forces a pass."""
         lag = max(log.config.max_compaction_lag_ms, 0)
         if lag >= now_ms:
             return False
@@ -285,10 +291,7 @@ class LogCleaner:
 
     def dirty_ratio(self, log: Log, log_dir: Path, tp: TopicPartition, now_ms: int) -> float:
         rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
-        clean = sum(s.size for s in log.segments.range(-1, rng.first_dirty_offset))
-        _, dirty = self._cleanable_bytes(log, rng.first_dirty_offset, rng.first_uncleanable_offset)
-        total = clean + dirty
-        return dirty / total if total else 0.0
+        return self._dirty_ratio(log, rng)[0]
 
     def clean_filthiest(
         self,
@@ -305,14 +308,7 @@ class LogCleaner:
             rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
             if rng.force_checkpoint:
                 self._update_checkpoint(log_dir, tp, rng.first_dirty_offset)
-            clean = sum(s.size for s in log.segments.range(-1, rng.first_dirty_offset))
-            _, dirty = self._cleanable_bytes(
-                log, rng.first_dirty_offset, rng.first_uncleanable_offset
-            )
-            total = clean + dirty
-            if total == 0:
-                continue
-            ratio = dirty / total
+            ratio, dirty = self._dirty_ratio(log, rng)
             urgent = self._needs_compaction_now(log, rng.first_dirty_offset, now_ms)
             qualifies = (urgent and dirty > 0) or ratio > log.config.min_cleanable_dirty_ratio
             if qualifies and (best is None or ratio > best[0]):
@@ -328,11 +324,14 @@ class LogCleaner:
     # -- cleaning -----------------------------------------------------------------------
 
     def clean(self, log: Log, log_dir: Path, tp: TopicPartition, now_ms: int) -> int:
-        """Run one pass over ``log``; returns the new first dirty offset (checkpointed)."""
+        """Run one pass over ``log``; returns the new first dirty offset (checkpointed).
+
+        The pass's counts are left in :attr:`last_stats`.
+        """
         rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
-        end = Cleaner(OffsetMap(int(self.max_map_entries * self.load_factor)), now_ms).clean(
-            log, rng.first_dirty_offset, rng.first_uncleanable_offset
-        )
+        cleaner = Cleaner(OffsetMap(int(self.max_map_entries * self.load_factor)), now_ms)
+        end = cleaner.clean(log, rng.first_dirty_offset, rng.first_uncleanable_offset)
+        self.last_stats = cleaner.stats
         self._update_checkpoint(log_dir, tp, end)
         return end
 

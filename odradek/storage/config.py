@@ -1,7 +1,7 @@
 """Per-log configuration: the topic-level settings of Kafka that the storage engine obeys.
 
-Names and defaults are Kafka's topic configs (``docs/design.html`` and the topic config
-table in the ops docs; defaults from ``LogConfig`` and ``ServerLogConfigs`` in Kafka's
+Names and defaults are Kafka's topic configs (the "topicconfigs" table the ops docs link
+to, ``docs/ops.html``; defaults from ``LogConfig`` and ``ServerLogConfigs`` in Kafka's
 source). :class:`LogConfig` holds them under Python names; :meth:`LogConfig.from_properties`
 reads them under Kafka's dotted names (``segment.bytes``, ``cleanup.policy``, ...), so a
 topic's config map can be handed over as it is.

@@ -136,7 +136,8 @@ class FileRecords:
         if size > self.size or size < 0:
             raise ValueError(f"cannot truncate {self.path} of {self.size} bytes to {size}")
         removed = self.size - size
-        os.ftruncate(self.fd, size)
+        if removed or os.fstat(self.fd).st_size != size:
+            os.ftruncate(self.fd, size)
         self.size = size
         return removed
 
@@ -186,24 +187,40 @@ class FileRecords:
         fd = self.fd
         unpack = HEADER_STRUCT.unpack_from
         checksum = crc32c.crc32c
+        # Module constants as locals: this loop runs once per batch of every recovery.
+        header_size, min_length, overhead, magic_2 = (
+            HEADER_SIZE,
+            MIN_BATCH_LENGTH,
+            LOG_OVERHEAD,
+            CURRENT_MAGIC,
+        )
+        stop = limit - HEADER_SIZE_UP_TO_MAGIC
         position = start
-        block = b""
+        block: bytes | bytearray = b""
         view = memoryview(block)
         block_start = start
-        # Validation reads everything, so it reads big blocks at once; a search reads little
-        # at first and more as it goes on.
+        block_end = 0  # len(block), kept apart: it is read for every batch
+        # Validation reads everything, so it reads big blocks at once, into one reused
+        # buffer; a search reads little at first and more as it goes on.
         read_size = READ_AHEAD if validate else FIRST_READ
-        while position < limit - HEADER_SIZE_UP_TO_MAGIC:
+        buffer = bytearray(READ_AHEAD) if validate else None
+        while position < stop:
             offset_in_block = position - block_start
-            if offset_in_block + HEADER_SIZE > len(block):
+            if offset_in_block + header_size > block_end:
                 block_start = position
-                block = os.pread(fd, min(read_size, limit - position), position)
-                view = memoryview(block)
-                read_size = min(read_size * 2, READ_AHEAD)
+                if buffer is not None:
+                    count = os.preadv(fd, [memoryview(buffer)[: limit - position]], position)
+                    view = memoryview(buffer)[:count]
+                    block = buffer  # headers are unpacked from the bytearray: cheaper
+                else:
+                    block = os.pread(fd, min(read_size, limit - position), position)
+                    view = memoryview(block)
+                    read_size = min(read_size * 2, READ_AHEAD)
                 offset_in_block = 0
-                if len(block) < HEADER_SIZE_UP_TO_MAGIC:
+                block_end = len(view)
+                if block_end < HEADER_SIZE_UP_TO_MAGIC:
                     return
-            if len(block) - offset_in_block < HEADER_SIZE:
+            if block_end - offset_in_block < header_size:
                 # Fewer than 61 bytes left: no batch fits, but an impossible length field
                 # is corruption rather than a torn tail.
                 head = block[offset_in_block + 8 : offset_in_block + 12]
@@ -211,25 +228,31 @@ class FileRecords:
                     raise _corrupt(self.path, position, "impossible batch length")
                 return
             fields = unpack(block, offset_in_block)
-            length = fields[BATCH_LENGTH]
-            if length < MIN_BATCH_LENGTH:
+            length = fields[1]  # batchLength
+            if length < min_length:
                 raise _corrupt(self.path, position, f"batch length {length}")
-            size = length + LOG_OVERHEAD
+            size = length + overhead
             if position + size > limit:
                 return
             if validate:
-                if offset_in_block + size > len(block):
+                if offset_in_block + size > block_end:
                     # The batch runs past the block: read again from its start, whole.
                     block_start = position
-                    block = os.pread(fd, min(max(read_size, size), limit - position), position)
-                    view = memoryview(block)
-                    if len(block) < size:
+                    if size <= READ_AHEAD and buffer is not None:
+                        count = os.preadv(fd, [memoryview(buffer)[: limit - position]], position)
+                        view = memoryview(buffer)[:count]
+                        block = buffer
+                    else:
+                        block = os.pread(fd, size, position)
+                        view = memoryview(block)
+                    block_end = len(view)
+                    if block_end < size:
                         return
                     offset_in_block = 0
-                if fields[MAGIC] != CURRENT_MAGIC or size < HEADER_SIZE:
-                    raise _corrupt(self.path, position, f"magic {fields[MAGIC]}, size {size}")
+                if fields[3] != magic_2 or size < header_size:
+                    raise _corrupt(self.path, position, f"magic {fields[3]}, size {size}")
                 body = view[offset_in_block + ATTRIBUTES_OFFSET : offset_in_block + size]
-                if checksum(body) != fields[CRC]:
+                if checksum(body) != fields[4]:  # crc
                     raise _corrupt(self.path, position, "CRC mismatch")
             yield position, fields
             position += size

@@ -53,10 +53,6 @@ class LeaderEpochFileCache:
     def earliest_entry(self) -> EpochEntry | None:
         return self._epochs[next(iter(self._epochs))] if self._epochs else None
 
-    def previous_epoch(self, epoch: int) -> int | None:
-        lower = [e for e in self._epochs if e < epoch]
-        return max(lower) if lower else None
-
     def epoch_for_offset(self, offset: int) -> int | None:
         """The epoch in which ``offset`` was written (None if before every entry)."""
         previous = None

@@ -1,6 +1,6 @@
 """A partition replica's log: appends, reads, rolls, truncation and the offsets around them.
 
-Kafka's ``UnifiedLog`` and ``LocalLog`` (``docs/design.html``, "Log" and "Replication";
+Kafka's ``UnifiedLog`` and ``LocalLog`` (``docs/design.html``, "Persistence" and "Replication";
 ``docs/implementation.html``, "Log"). One :class:`Log` owns one directory
 ``<topic>-<partition>/`` of segments (:mod:`odradek.storage.segment`), its leader epoch
 cache, its producer state and its ``partition.metadata``. Four offsets frame it::
@@ -52,11 +52,13 @@ import crc32c
 from odradek.protocol.records import validate as record_validate
 from odradek.protocol.records.batch_header import (
     ATTRIBUTES_OFFSET,
+    CONTROL_FLAG,
     CURRENT_MAGIC,
     HEADER_SIZE,
     HEADER_STRUCT,
     LOG_OVERHEAD,
     NO_PRODUCER_ID,
+    TRANSACTIONAL_FLAG,
     BatchHeader,
 )
 from odradek.storage import log_files, retention
@@ -80,10 +82,11 @@ from odradek.storage.errors import (
     UnexpectedAppendOffsetError,
 )
 from odradek.storage.file_records import (
+    BASE_SEQUENCE,
     BATCH_LENGTH,
     MAX_TIMESTAMP,
     PARTITION_LEADER_EPOCH,
-    PRODUCER_ID,
+    PRODUCER_EPOCH,
     FileRegion,
 )
 from odradek.storage.leader_epochs import UNDEFINED_EPOCH_OFFSET, LeaderEpochFileCache
@@ -229,7 +232,7 @@ class Log:
         """
         config = config or LogConfig()
         directory.mkdir(parents=True, exist_ok=True)
-        topic_partition = TopicPartition.from_dir_name(directory.name.split(".")[0])
+        topic_partition = TopicPartition.from_dir_name(directory.name)
         segments = LogSegments()
         leader_epochs = LeaderEpochFileCache(directory / LEADER_EPOCH_CHECKPOINT)
         producer_state = ProducerStateManager(
@@ -582,7 +585,17 @@ class Log:
         for epoch, start_offset in epoch_starts:
             cache.assign(epoch, start_offset)
 
-        segment = self._maybe_roll(total, first_offset, last_offset, max_timestamp)
+        config = self.config
+        segment = self.segments.active
+        if segment.should_roll(
+            config.segment_ms,
+            config.segment_bytes,
+            max_timestamp,
+            last_offset,
+            total,
+            self.time_ms(),
+        ):
+            segment = self.roll(first_offset)
 
         updated: dict[int, ProducerAppendInfo] = {}
         completed: list[CompletedTxn] = []
@@ -643,60 +656,45 @@ class Log:
     ) -> BatchMetadata | None:
         """Check each producer batch; returns the earlier batch if this one is a retry."""
         state = self.producer_state
+        check_duplicates = origin is AppendOrigin.CLIENT
         for position, size, fields in producer_batches:
-            producer_id = fields[PRODUCER_ID]
-            header = BatchHeader._make(fields)
-            if origin is AppendOrigin.CLIENT:
-                entry = state.last_entry(producer_id)
+            (base_offset, _, _, _, _, attributes, delta, _, max_timestamp, producer_id) = fields[
+                :10
+            ]
+            producer_epoch, base_sequence = fields[PRODUCER_EPOCH], fields[BASE_SEQUENCE]
+            last_sequence = -1 if base_sequence < 0 else (base_sequence + delta) & 0x7FFFFFFF
+            if check_duplicates:
+                entry = state.producers.get(producer_id)
                 if entry is not None:
-                    duplicate = entry.find_duplicate(
-                        header.producer_epoch, header.base_sequence, header.last_sequence
-                    )
+                    duplicate = entry.find_duplicate(producer_epoch, base_sequence, last_sequence)
                     if duplicate is not None:
                         return duplicate
             info = updated.get(producer_id)
             if info is None:
                 info = updated[producer_id] = state.prepare_update(producer_id, origin)
-            if header.is_control:
-                batch = view[position : position + size]
-                marker = read_end_txn_marker(batch)
+            if attributes & CONTROL_FLAG:
+                marker = read_end_txn_marker(view[position : position + size])
                 if marker is not None:
                     txn = info.append_end_txn_marker(
                         marker.is_abort,
                         marker.coordinator_epoch,
-                        header.producer_epoch,
-                        header.base_offset,
-                        header.max_timestamp,
+                        producer_epoch,
+                        base_offset,
+                        max_timestamp,
                     )
                     if txn is not None:
                         completed.append(txn)
             else:
                 info.append_data_batch(
-                    header.producer_epoch,
-                    header.base_sequence,
-                    header.last_sequence,
-                    header.max_timestamp,
-                    header.base_offset,
-                    header.last_offset,
-                    header.is_transactional,
+                    producer_epoch,
+                    base_sequence,
+                    last_sequence,
+                    max_timestamp,
+                    base_offset,
+                    base_offset + delta,
+                    bool(attributes & TRANSACTIONAL_FLAG),
                 )
         return None
-
-    def _maybe_roll(
-        self, size: int, first_offset: int, last_offset: int, max_timestamp: int
-    ) -> LogSegment:
-        segment = self.segments.active
-        config = self.config
-        if segment.should_roll(
-            config.segment_ms,
-            config.segment_bytes,
-            max_timestamp,
-            last_offset,
-            size,
-            self.time_ms(),
-        ):
-            return self.roll(first_offset)
-        return segment
 
     def roll(self, expected_next_offset: int | None = None) -> LogSegment:
         """Start a new active segment at ``max(expected_next_offset, log end offset)``.
@@ -968,7 +966,10 @@ class Log:
     def truncate_to(self, target_offset: int) -> bool:
         """Remove every batch at or past ``target_offset`` (a follower diverged).
 
-        Truncation works on whole batches. Returns whether anything was removed.
+        Truncation works on whole batches. Returns whether anything was removed. The
+        recovery point drops with the log end; the log dir's checkpoint must follow
+        before new data is trusted to it (:meth:`LogManager.truncate_to
+        <odradek.storage.log_manager.LogManager.truncate_to>` does both).
         """
         if target_offset < 0:
             raise ValueError(f"cannot truncate {self.topic_partition} to {target_offset}")
@@ -1143,9 +1144,6 @@ class Log:
     def remove_expired_producers(self, now_ms: int | None = None) -> None:
         self.producer_state.remove_expired_producers(self.time_ms() if now_ms is None else now_ms)
 
-    def take_producer_snapshot(self) -> None:
-        self.producer_state.take_snapshot()
-
     def last_records_of_active_producers(self) -> dict[int, tuple[int | None, int]]:
         """Producer id to ``(last data offset or None, epoch)``, for compaction."""
         result = {}
@@ -1153,12 +1151,6 @@ class Log:
             last = entry.last_data_offset
             result[pid] = (last if last >= 0 else None, entry.producer_epoch)
         return result
-
-    def has_ongoing_transaction(self, producer_id: int) -> bool:
-        entry = self.producer_state.last_entry(producer_id)
-        return entry is not None and entry.current_txn_first_offset is not None
-
-    # -- closing ------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close cleanly: snapshot producer state at the end, trim and close every file.

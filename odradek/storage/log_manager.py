@@ -1,6 +1,6 @@
 """The log dirs of a node: every partition log in them, and the files kept per log dir.
 
-Kafka's ``LogManager`` (``docs/ops.html``, "Log directories"; ``docs/implementation.html``,
+Kafka's ``LogManager`` (``docs/ops.html``, "Disks and Filesystem"; ``docs/implementation.html``,
 "Log"). A node has one or more log dirs (``log.dirs``); each holds one directory per
 partition replica, ``<topic>-<partition>/``, and beside them:
 
@@ -231,6 +231,31 @@ class LogManager:
         due = self.time_ms() + self.config_for(tp.topic).file_delete_delay_ms
         self._pending_dir_deletions.append((due, target))
 
+    def truncate_to(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Truncate logs (followers diverging from a new leader) and checkpoint at once.
+
+        The recovery-point checkpoint must drop with the truncation: otherwise data
+        appended after it, below the old recovery point, would be trusted unflushed after
+        a crash. Kafka checkpoints here for the same reason.
+        """
+        dirs = set()
+        for tp, offset in offsets.items():
+            log = self.logs.get(tp)
+            if log is not None and log.truncate_to(offset):
+                dirs.add(self._log_dir_of[tp])
+        if dirs:
+            self.checkpoint_recovery_points(dirs)
+
+    def truncate_fully_and_start_at(self, tp: TopicPartition, new_offset: int) -> None:
+        """Empty a log and restart it at ``new_offset``, checkpointing its dir."""
+        log = self.logs.get(tp)
+        if log is None:
+            return
+        log.truncate_fully_and_start_at(new_offset)
+        log_dir = self._log_dir_of[tp]
+        self.checkpoint_recovery_points({log_dir})
+        self.checkpoint_log_start_offsets({log_dir})
+
     def log_dir_of(self, tp: TopicPartition) -> Path | None:
         return self._log_dir_of.get(tp)
 
@@ -242,15 +267,21 @@ class LogManager:
             by_dir[self._log_dir_of[tp]][tp] = log
         return by_dir
 
-    def checkpoint_recovery_points(self) -> None:
+    def checkpoint_recovery_points(self, dirs: Iterable[Path] | None = None) -> None:
+        selected = None if dirs is None else set(dirs)
         for log_dir, logs in self._logs_by_dir().items():
+            if selected is not None and log_dir not in selected:
+                continue
             write_offset_checkpoint(
                 log_dir / RECOVERY_POINT_CHECKPOINT,
                 {tp: log.recovery_point for tp, log in logs.items()},
             )
 
-    def checkpoint_log_start_offsets(self) -> None:
+    def checkpoint_log_start_offsets(self, dirs: Iterable[Path] | None = None) -> None:
+        selected = None if dirs is None else set(dirs)
         for log_dir, logs in self._logs_by_dir().items():
+            if selected is not None and log_dir not in selected:
+                continue
             write_offset_checkpoint(
                 log_dir / LOG_START_OFFSET_CHECKPOINT,
                 {tp: log.log_start_offset for tp, log in logs.items()},

@@ -81,16 +81,6 @@ class MmapIndex:
     def is_full(self) -> bool:
         return self.entries >= self.max_entries
 
-    def can_append_offset(self, offset: int) -> bool:
-        """Whether ``offset`` fits the 32-bit relative offsets an index entry stores."""
-        return 0 <= offset - self.base_offset <= 0x7FFFFFFF
-
-    def relative_offset(self, offset: int) -> int:
-        relative = offset - self.base_offset
-        if not 0 <= relative <= 0x7FFFFFFF:
-            raise ValueError(f"offset {offset} overflows the index of segment {self.base_offset}")
-        return relative
-
     def resize(self, new_size: int) -> bool:
         """Set the file (and mapping) to ``new_size`` rounded down to whole entries.
 
@@ -125,6 +115,24 @@ class MmapIndex:
         """Drop every entry and grow back to the maximum size (before a rebuild)."""
         self.truncate_to_entries(0)
         self.resize(self.max_index_size)
+
+    def rebuild(self, packed: bytes | bytearray) -> None:
+        """Hold exactly the entries in ``packed`` (whole entries, in order), trimmed.
+
+        Used by recovery. The file is written only if it differs: a segment whose index
+        was already right (the usual case) keeps its pages untouched.
+        """
+        size = len(packed)
+        mm = self._mmap
+        if not (mm is not None and self.length >= size and mm[:size] == packed):
+            if self.length < size:
+                self.resize(size)
+            if size:
+                assert self._mmap is not None
+                self._mmap[:size] = packed
+        self.entries = size // self.ENTRY_SIZE
+        self.resize(size)
+        self._after_resize()
 
     def truncate_to_entries(self, entries: int) -> None:
         self.entries = entries

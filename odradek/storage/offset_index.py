@@ -88,6 +88,14 @@ class OffsetIndex(MmapIndex):
         self.entries += 1
         self.last_offset = offset
 
+    def rebuild_entries(self, entries: list[tuple[int, int]]) -> None:
+        """Make the index exactly ``(offset, position)`` entries (see :meth:`rebuild`)."""
+        packed = bytearray(8 * len(entries))
+        pack, base = _ENTRY.pack_into, self.base_offset
+        for i, (offset, position) in enumerate(entries):
+            pack(packed, i * 8, offset - base, position)
+        self.rebuild(packed)
+
     def truncate_to(self, offset: int) -> None:
         """Remove the entries for offsets >= ``offset``."""
         self.truncate_to_entries(self._truncate_slot_for(offset, by_key=True))

@@ -1,8 +1,8 @@
 """Producer state: what each idempotent or transactional producer last wrote to a partition.
 
 This is Kafka's ``ProducerStateManager``, ``ProducerStateEntry``, ``ProducerAppendInfo`` and
-``BatchMetadata`` (semantics: ``docs/design.html``, "Message Delivery Semantics" and
-"Transactions"; KIP-98 and KIP-360).
+``BatchMetadata`` (semantics: ``docs/design.html``, "Message Delivery Semantics"; KIP-98
+and KIP-360).
 
 For every producer id the partition keeps the epoch, the coordinator epoch of its last
 transaction marker, the first offset of its open transaction if any, and the metadata of
@@ -150,7 +150,7 @@ class ProducerStateEntry:
         if epoch != self.producer_epoch:
             return None
         for batch in self.batches:
-            if batch.first_seq == first_seq and batch.last_seq == last_seq:
+            if batch.last_seq == last_seq and batch.first_seq == first_seq:
                 return batch
         return None
 
@@ -310,9 +310,6 @@ class ProducerStateManager:
     def latest_snapshot_offset(self) -> int | None:
         return max(self.snapshots) if self.snapshots else None
 
-    def oldest_snapshot_offset(self) -> int | None:
-        return min(self.snapshots) if self.snapshots else None
-
     def take_snapshot(self, sync: bool = True) -> Path | None:
         """Write the table as of :attr:`map_end_offset`, unless that offset has one already."""
         if self.map_end_offset <= self.last_snap_offset:
@@ -340,10 +337,6 @@ class ProducerStateManager:
         path = self.snapshots.pop(offset, None)
         if path is not None:
             path.unlink(missing_ok=True)
-
-    def delete_snapshots_before(self, offset: int) -> None:
-        for snap in [o for o in self.snapshots if o < offset]:
-            self._remove_snapshot(snap)
 
     def delete_snapshot(self, offset: int) -> None:
         self._remove_snapshot(offset)

@@ -77,27 +77,21 @@ class LogLoader:
     segments: LogSegments
     log_start_offset_checkpoint: int
     recovery_point_checkpoint: int
-    leader_epochs: LeaderEpochFileCache | None
+    leader_epochs: LeaderEpochFileCache
     producer_state: ProducerStateManager
 
     def load(self) -> LoadedLogOffsets:
         swapped_in = self._complete_interrupted_swaps()
         self._load_segment_files(swapped_in)
-        if self.directory.name.endswith(log_files.DELETE_DIR_SUFFIX):
-            # A directory awaiting deletion is only opened to be removed: no recovery.
-            if not self.segments:
-                self.segments.add(self._new_segment(0))
-            recovery_point, next_offset = 0, 0
-        else:
-            recovery_point, next_offset = self._recover_log()
-            self.segments.active.resize_indexes(self.config.segment_index_bytes)
-        if self.leader_epochs is not None:
-            self.leader_epochs.truncate_from_end(next_offset)
+        recovery_point, next_offset = self._recover_log()
+        # The active segment takes appends again: its indexes get their full size back.
+        self.segments.active.resize_indexes(self.config.segment_index_bytes)
+        # The checkpoint may be older than the log after a crash; the log decides.
+        self.leader_epochs.truncate_from_end(next_offset)
         first = self.segments.first()
         assert first is not None
         log_start_offset = max(self.log_start_offset_checkpoint, first.base_offset)
-        if self.leader_epochs is not None:
-            self.leader_epochs.truncate_from_start(self.log_start_offset_checkpoint)
+        self.leader_epochs.truncate_from_start(self.log_start_offset_checkpoint)
         if not self.producer_state.is_empty():
             raise RuntimeError("producer state must be empty before the log is loaded")
         self.producer_state.remove_stray_snapshots(self.segments.base_offsets())
@@ -276,8 +270,7 @@ class LogLoader:
             return log_end_offset
         # The log lost its tail below the start offset (files removed by hand): start over.
         self._remove_and_delete(list(self.segments))
-        if self.leader_epochs is not None:
-            self.leader_epochs.clear_and_flush()
+        self.leader_epochs.clear_and_flush()
         self.producer_state.truncate_fully_and_start_at(self.log_start_offset_checkpoint)
         return None
 

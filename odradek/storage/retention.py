@@ -1,7 +1,7 @@
 """Retention: deleting whole segments from the head of a log.
 
-Kafka's ``UnifiedLog.deleteOldSegments`` and its three policies (``docs/design.html``,
-"Log Compaction" and the topic configs ``retention.ms``, ``retention.bytes``):
+Kafka's ``UnifiedLog.deleteOldSegments`` and its three policies (``docs/implementation.html``,
+"Deletes"; the topic configs ``retention.ms`` and ``retention.bytes``):
 
 * **log start offset** (always): a segment whose successor starts at or below the log
   start offset holds nothing readable any more (DeleteRecords moved the start past it);

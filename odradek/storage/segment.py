@@ -224,9 +224,6 @@ class LogSegment:
 
     # -- appending --------------------------------------------------------------------
 
-    def can_convert_to_relative_offset(self, offset: int) -> bool:
-        return 0 <= offset - self.base_offset <= 0x7FFFFFFF
-
     def append(
         self,
         data: bytes | bytearray | memoryview,
@@ -251,10 +248,12 @@ class LogSegment:
             self.rolling_based_timestamp = placements[0][3]
         log.append(data)
         max_so_far = self._max_timestamp_and_offset or self.max_timestamp_and_offset_so_far()
+        max_timestamp_so_far = max_so_far[0]
         interval = self.index_interval_bytes
         since = self.bytes_since_last_index_entry
         for position, size, batch_last_offset, max_timestamp in placements:
-            if max_timestamp > max_so_far[0]:
+            if max_timestamp > max_timestamp_so_far:
+                max_timestamp_so_far = max_timestamp
                 max_so_far = TimestampOffset(max_timestamp, batch_last_offset)
             if since > interval:
                 offset_index = self._offset_index or self.offset_index
@@ -396,14 +395,18 @@ class LogSegment:
         now_ms: int,
     ) -> bool:
         """Kafka's roll rule: the segment is full, old, out of index room or of offsets."""
-        size = self.size
+        log = self._log
+        size = self._size_when_closed if log is None else log.size
         if size > max_segment_bytes - messages_size:
             return True
-        if size > 0 and (
-            self.time_waited_for_roll(now_ms, max_timestamp_in_messages)
-            > max_segment_ms - self.roll_jitter_ms
-        ):
-            return True
+        if size > 0:
+            first = self.rolling_based_timestamp
+            if first is not None and first >= 0:
+                waited = max_timestamp_in_messages - first  # the usual case, inlined
+            else:
+                waited = self.time_waited_for_roll(now_ms, max_timestamp_in_messages)
+            if waited > max_segment_ms - self.roll_jitter_ms:
+                return True
         offset_index = self._offset_index or self.offset_index
         time_index = self._time_index or self.time_index
         return (
@@ -451,8 +454,6 @@ class LogSegment:
         """
         offset_index = self.offset_index
         time_index = self.time_index
-        offset_index.reset()
-        time_index.reset()
         self.txn_index.reset()
         log = self.log
         self._max_timestamp_and_offset = None
@@ -460,7 +461,12 @@ class LogSegment:
         valid_bytes = 0
         last_index_entry = 0
         interval = self.index_interval_bytes
-        index_room = min(offset_index.max_entries, time_index.max_entries - 1)
+        index_room = min(self.max_index_size // 8, self.max_index_size // 12 - 1)
+        # Entries are collected, then the indexes made to hold exactly them (written only
+        # where they differ from what the files already hold).
+        offset_entries: list[tuple[int, int]] = []
+        time_entries: list[tuple[int, int]] = []
+        last_indexed_timestamp = NO_TIMESTAMP
         latest_epoch = -1 if leader_epochs is None else leader_epochs.latest_epoch()
         if latest_epoch is None:
             latest_epoch = -1
@@ -478,9 +484,11 @@ class LogSegment:
                 if batch_max_ts > max_timestamp:
                     max_timestamp, offset_of_max_timestamp = batch_max_ts, last_offset
                 # The same rule as append: an entry once more than the interval was written.
-                if valid_bytes - last_index_entry > interval and offset_index.entries < index_room:
-                    offset_index.append(last_offset, valid_bytes)
-                    time_index.maybe_append(max_timestamp, offset_of_max_timestamp)
+                if valid_bytes - last_index_entry > interval and len(offset_entries) < index_room:
+                    offset_entries.append((last_offset, valid_bytes))
+                    if max_timestamp > last_indexed_timestamp:
+                        time_entries.append((max_timestamp, offset_of_max_timestamp))
+                        last_indexed_timestamp = max_timestamp
                     last_index_entry = valid_bytes
                 valid_bytes = position + length + LOG_OVERHEAD
                 if epoch > latest_epoch and leader_epochs is not None:
@@ -490,16 +498,16 @@ class LogSegment:
                     self._replay_producer_batch(producer_state, position, fields)
         except CorruptRecordError:
             pass  # everything from the bad batch on is cut below
+        # A segment closed normally ends with its largest timestamp in the time index.
+        if max_timestamp > last_indexed_timestamp:
+            time_entries.append((max_timestamp, offset_of_max_timestamp))
+        offset_index.rebuild_entries(offset_entries)
+        time_index.rebuild_entries(time_entries)
         if next_expected > self.base_offset:
             producer_state.update_map_end_offset(next_expected)
-        max_so_far = TimestampOffset(max_timestamp, offset_of_max_timestamp)
         truncated = log.size - valid_bytes
         log.truncate_to(valid_bytes)
-        offset_index.trim_to_valid_size()
-        # A segment closed normally ends with its largest timestamp in the time index.
-        self._max_timestamp_and_offset = max_so_far
-        time_index.maybe_append(*max_so_far, skip_full_check=True)
-        time_index.trim_to_valid_size()
+        self._max_timestamp_and_offset = TimestampOffset(max_timestamp, offset_of_max_timestamp)
         self.bytes_since_last_index_entry = valid_bytes - last_index_entry
         return truncated
 
@@ -570,12 +578,6 @@ class LogSegment:
         if timestamp > last_entry.timestamp:
             return TimestampOffset(timestamp, offset)
         return last_entry
-
-    def has_overflow(self) -> bool:
-        next_offset = self.read_next_offset()
-        return next_offset > self.base_offset and not self.can_convert_to_relative_offset(
-            next_offset - 1
-        )
 
     def sanity_check(self, time_index_newly_created: bool) -> None:
         if not self.offset_index_path.exists():

@@ -75,10 +75,6 @@ class LogSegments:
         i = bisect.bisect_right(self._bases, offset)
         return self._segments[self._bases[i]] if i < len(self._bases) else None
 
-    def higher_segments(self, offset: int) -> list[LogSegment]:
-        i = bisect.bisect_right(self._bases, offset)
-        return [self._segments[b] for b in self._bases[i:]]
-
     def range(self, from_offset: int, to_offset: int) -> list[LogSegment]:
         """Segments holding offsets in ``[from_offset, to_offset)``: from the floor of
         ``from_offset`` (or the first segment) up to the one before ``to_offset``."""

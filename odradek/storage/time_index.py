@@ -89,6 +89,14 @@ class TimeIndex(MmapIndex):
             self.entries += 1
             self.last_entry = TimestampOffset(timestamp, offset)
 
+    def rebuild_entries(self, entries: list[tuple[int, int]]) -> None:
+        """Make the index exactly ``(timestamp, offset)`` entries (see :meth:`rebuild`)."""
+        packed = bytearray(12 * len(entries))
+        pack, base = _ENTRY.pack_into, self.base_offset
+        for i, (timestamp, offset) in enumerate(entries):
+            pack(packed, i * 12, timestamp, offset - base)
+        self.rebuild(packed)
+
     def truncate_to(self, offset: int) -> None:
         """Remove the entries for offsets >= ``offset``."""
         self.truncate_to_entries(self._truncate_slot_for(offset, by_key=False))

@@ -13,8 +13,8 @@ ABORT marker is appended, one 34-byte entry is added to the segment holding the 
     last_stable_offset int64  the LSO just after the marker was written
 
 Unlike the offset and time indexes this file is appended to, not preallocated, and it has
-an entry only for aborted transactions (``docs/design.html``, "Transactions"; entry layout
-from Kafka's ``AbortedTxn``).
+an entry only for aborted transactions (``docs/design.html``, "Message Delivery
+Semantics"; the entry layout is Kafka's ``AbortedTxn``).
 """
 
 from __future__ import annotations

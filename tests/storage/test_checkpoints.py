@@ -132,3 +132,13 @@ def test_damaged_producer_snapshots_are_rejected(cut: int) -> None:
     data[-1] ^= 0xFF
     with pytest.raises(producer_snapshot.CorruptSnapshotError):
         producer_snapshot.decode(bytes(data))
+
+
+def test_partition_directory_names() -> None:
+    assert TopicPartition.from_dir_name("my.topic-12") == TopicPartition("my.topic", 12)
+    assert TopicPartition.from_dir_name("a-b-0") == TopicPartition("a-b", 0)
+    deleted = "my.topic-3.0123456789abcdef0123456789abcdef-delete"
+    assert TopicPartition.from_dir_name(deleted) == TopicPartition("my.topic", 3)
+    assert TopicPartition("t", 1).dir_name == "t-1"
+    with pytest.raises(ValueError, match="partition"):
+        TopicPartition.from_dir_name("no_partition")

@@ -68,6 +68,9 @@ def test_compaction_keeps_the_last_record_of_each_key(tmp_path: Path) -> None:
     offsets = [r.offset for r in after]
     assert offsets == sorted(offsets)
     assert read_offset_checkpoint(tmp_path / "cleaner-offset-checkpoint") == {TP: end}
+    stats = cleaner.last_stats
+    assert 0 < stats.bytes_written < stats.bytes_read
+    assert stats.messages_written == len(cleaned)
 
 
 def test_the_uncleanable_section_is_left_alone(tmp_path: Path) -> None:

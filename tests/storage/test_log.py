@@ -309,3 +309,42 @@ def test_segment_files_are_named_after_twenty_digit_offsets(tmp_path: Path) -> N
     assert (log.directory / "00000012345678901.log".rjust(24, "0")).exists()
     raw = (log.directory / "00000000012345678901.log").read_bytes()
     assert struct.unpack_from(">q", raw, 0)[0] == 12_345_678_901
+
+
+def test_epochs_answer_offsets_for_leader_epoch(tmp_path: Path) -> None:
+    log = open_log(tmp_path)
+    for epoch in (1, 1, 3, 3, 3, 6):
+        log.append_as_leader(batch([b"x"]), leader_epoch=epoch)
+    assert log.latest_epoch == 6
+    assert log.end_offset_for_epoch(1) == (1, 2)
+    assert log.end_offset_for_epoch(2) == (1, 2)
+    assert log.end_offset_for_epoch(6) == (6, 6)
+    assert log.end_offset_for_epoch(7) is None
+    log.maybe_assign_epoch_start_offset(8, log.log_end_offset)  # a new leader, no data yet
+    assert log.end_offset_for_epoch(6) == (6, 6)
+    assert not log.truncate_to(6)  # nothing to remove, but the empty epoch goes
+    assert log.latest_epoch == 6
+
+
+def test_followers_take_the_leaders_high_watermark(tmp_path: Path) -> None:
+    log = open_log(tmp_path)
+    changes: list[int] = []
+    log.on_high_watermark_updated = changes.append
+    for i in range(4):
+        log.append_as_follower(batch([b"x"], base_offset=i, leader_epoch=0))
+    assert log.maybe_update_high_watermark(3) == 3
+    assert log.maybe_update_high_watermark(3) is None
+    assert log.maybe_update_high_watermark(99) == 4  # never past the log end
+    assert changes == [3, 3, 4]
+    assert log.log_end_offset_metadata.message_offset == 4
+
+
+def test_a_region_can_be_read_into_a_reused_buffer(tmp_path: Path) -> None:
+    log = open_log(tmp_path)
+    for _ in range(3):
+        log.append_as_leader(batch([b"abc" * 20]), leader_epoch=0)
+    info = log.read(0, 10_000)
+    buffer = bytearray(1 << 16)
+    n = info.region.read_into(buffer)
+    assert bytes(buffer[:n]) == info.read()
+    assert [b.base_offset for b in decode(bytes(buffer[:n]))] == [0, 1, 2]

@@ -155,3 +155,18 @@ def test_tick_runs_retention_flushes_and_checkpoints_when_due(tmp_path: Path) ->
     assert log.recovery_point == 20  # flush.ms passed
     assert read_offset_checkpoint(tmp_path / "recovery-point-offset-checkpoint") == {tp: 20}
     assert log.log_start_offset == 20  # retention.ms passed
+
+
+def test_truncation_checkpoints_the_lowered_recovery_point(tmp_path: Path) -> None:
+    clock = Clock()
+    m = manager([tmp_path], clock)
+    tp = TopicPartition("t", 0)
+    log = m.get_or_create_log(tp)
+    for _ in range(10):
+        log.append_as_leader(batch([b"x"]), leader_epoch=0)
+    log.flush()
+    m.checkpoint_recovery_points()
+    m.truncate_to({tp: 4})
+    assert read_offset_checkpoint(tmp_path / "recovery-point-offset-checkpoint") == {tp: 4}
+    m.truncate_fully_and_start_at(tp, 50)
+    assert read_offset_checkpoint(tmp_path / "log-start-offset-checkpoint") == {tp: 50}

@@ -25,6 +25,7 @@ from odradek.storage.log import FetchIsolation, Log
 from tests.storage.batches import batch, decode
 
 KEYS = [b"a", b"b", b"c", b"d", b"e"]
+PRODUCER_ID = 42
 TP = TopicPartition("m", 0)
 
 
@@ -55,6 +56,11 @@ class LogModel(RuleBasedStateMachine):
         self.end = 0
         self.counter = 0
         self.cleaner = LogCleaner()
+        # The idempotent producer's batches still in the log's history (truncation removes
+        # them, retention does not: producer state outlives its records):
+        # (first sequence, last sequence, first offset, last offset, bytes).
+        self.producer_history: list[tuple[int, int, int, int, bytes]] = []
+        self.next_sequence = 0
 
     def _open(self, *, clean: bool, log_start: int = 0, recovery_point: int = 0) -> Log:
         return Log.open(
@@ -101,6 +107,54 @@ class LogModel(RuleBasedStateMachine):
         self.end = offset
         self.now += 10
 
+    @rule(count=st.integers(1, 4))
+    def idempotent_append(self, count: int) -> None:
+        if self.producer_history:
+            self.next_sequence = self.producer_history[-1][1] + 1
+        values = []
+        for _ in range(count):
+            self.counter += 1
+            values.append(b"p%d" % self.counter)
+        keys = [KEYS[self.counter % len(KEYS)]] * count
+        data = batch(
+            values,
+            keys=keys,
+            timestamp=self.now,
+            producer_id=PRODUCER_ID,
+            producer_epoch=0,
+            base_sequence=self.next_sequence,
+        )
+        original = bytes(data)
+        info = self.log.append_as_leader(data, leader_epoch=1)
+        assert not info.duplicate
+        assert (info.first_offset, info.last_offset) == (self.end, self.end + count - 1)
+        self.batches.append(
+            ModelBatch(
+                self.end,
+                [(self.end + i, k, v) for i, (k, v) in enumerate(zip(keys, values, strict=True))],
+                self.end + count - 1,
+            )
+        )
+        last_sequence = self.next_sequence + count - 1
+        self.producer_history.append(
+            (self.next_sequence, last_sequence, self.end, self.end + count - 1, original)
+        )
+        self.next_sequence = last_sequence + 1
+        self.end += count
+        self.now += 10
+
+    @precondition(
+        lambda self: bool(self.producer_history) and self.producer_history[-1][3] >= self.log_start
+    )
+    @rule()
+    def retry_the_last_producer_batch(self) -> None:
+        """A producer retrying its last batch gets its first offsets back, nothing written."""
+        _, _, first, last, original = self.producer_history[-1]
+        info = self.log.append_as_leader(bytearray(original), leader_epoch=1)
+        assert info.duplicate
+        assert (info.first_offset, info.last_offset) == (first, last)
+        assert self.log.log_end_offset == self.end
+
     @rule(data=st.data())
     def read(self, data: st.DataObject) -> None:
         start = data.draw(st.integers(self.log_start, self.end))
@@ -127,6 +181,7 @@ class LogModel(RuleBasedStateMachine):
     def truncate(self, data: st.DataObject) -> None:
         target = data.draw(st.integers(self.log_start, self.end))
         self.log.truncate_to(target)
+        self.producer_history = [h for h in self.producer_history if h[3] < target]
         removed = [b for b in self.batches if b.last_offset >= target]
         self.batches = [b for b in self.batches if b.last_offset < target]
         if target < self.end:
@@ -139,6 +194,7 @@ class LogModel(RuleBasedStateMachine):
     def truncate_fully(self, gap: int) -> None:
         new_start = self.end + gap
         self.log.truncate_fully_and_start_at(new_start)
+        self.producer_history = []  # the producer state is gone with the data
         self.batches = []
         self.log_start = self.end = new_start
 
@@ -247,6 +303,8 @@ class LogModel(RuleBasedStateMachine):
             f.truncate(found.position + found.size - cut)
         self.log = self._open(clean=False, log_start=self.log_start)
         self.batches.pop()
+        if self.producer_history and self.producer_history[-1][2] == last.base_offset:
+            self.producer_history.pop()
         # A log whose end fell below its start offset restarts at the start offset.
         self.end = max(last.base_offset, self.log_start)
         self.log.update_high_watermark(min(hw, self.end))
