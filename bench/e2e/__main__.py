@@ -4,7 +4,11 @@ same settings for all, in the manner of `kafka-producer-perf-test` and
 `kafka-consumer-perf-test` (shared/kafka-spec/docs/ops.html).
 
 Prints each broker's figures, Odradek's ratios to the others and its targets against
-Tansu; `--json FILE` keeps everything. See bench/e2e/README.md.
+Tansu; `--json FILE` keeps everything. `--groups` measures consumer groups instead
+(`bench.e2e.groups`: re-stabilisation after a join, a leave and a crash, and offset
+commit round trips). `--quorum` measures the KRaft metadata quorum instead
+(`bench.e2e.quorum`: create-topic round trips, metadata records committed per second,
+failover time, with 3 controllers each). See bench/e2e/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ from typing import TypeVar
 from bench.e2e.brokers import BROKERS
 from bench.e2e.cells import build_matrix, parse_size
 from bench.e2e.consumer import FetchSettings
+from bench.e2e.groups import DEFAULT_MEMBER_SETTINGS, GroupOptions, run_group_benchmark
+from bench.e2e.groups import format_report as format_group_report
+from bench.e2e.groups import to_json as group_json
+from bench.e2e.quorum import SYSTEMS as QUORUM_SYSTEMS
+from bench.e2e.quorum import QuorumOptions, run_quorum_benchmark
+from bench.e2e.quorum import format_report as format_quorum_report
+from bench.e2e.quorum import to_json as quorum_json
 from bench.e2e.report import format_report, machine_facts, to_json, write_json
 from bench.e2e.runner import Options, run_benchmark
 
@@ -152,6 +163,39 @@ def parser() -> argparse.ArgumentParser:
         help="profile the odradek node (py-spy, else cProfile) into DIR",
     )
     p.add_argument(
+        "--groups",
+        action="store_true",
+        help="measure consumer groups (re-stabilisation, commit round trips) instead",
+    )
+    p.add_argument(
+        "--group-assignor",
+        default=DEFAULT_MEMBER_SETTINGS["partition.assignment.strategy"],
+        help="partition.assignment.strategy of the --groups members",
+    )
+    p.add_argument(
+        "--group-commit-seconds",
+        type=float,
+        default=5.0,
+        help="how long the --groups commit run commits",
+    )
+    p.add_argument(
+        "--quorum",
+        action="store_true",
+        help="measure the metadata quorum (create-topic, records/s, failover) instead",
+    )
+    p.add_argument(
+        "--quorum-creates",
+        type=int,
+        default=40,
+        help="CreateTopics round trips timed per --quorum repetition",
+    )
+    p.add_argument(
+        "--quorum-load-seconds",
+        type=float,
+        default=5.0,
+        help="how long the --quorum records/s load runs",
+    )
+    p.add_argument(
         "--workdir",
         type=Path,
         metavar="DIR",
@@ -199,6 +243,10 @@ def _log(line: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the benchmark; the status is 0 unless no broker produced anything."""
     args = parser().parse_args(argv)
+    if args.groups:
+        return _groups(args)
+    if args.quorum:
+        return _quorum(args)
     if args.idempotence and any(acks != "all" for acks in [*args.acks, *args.latency_acks]):
         parser().error("--idempotence needs --acks all (and --latency-acks all)")
     options = options_from(args)
@@ -211,6 +259,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log(f"results written to {args.json}")
     succeeded = any(m.error is None and m.produce is not None for m in run.measurements)
     return 0 if succeeded else 1
+
+
+def _groups(args: argparse.Namespace) -> int:
+    options = GroupOptions(
+        brokers=tuple(dict.fromkeys(args.brokers)),
+        repetitions=args.reps,
+        member_settings={
+            **DEFAULT_MEMBER_SETTINGS,
+            "partition.assignment.strategy": args.group_assignor,
+        },
+        commit_seconds=args.group_commit_seconds,
+        workdir=args.workdir,
+    )
+    versions, results = run_group_benchmark(options, _log)
+    print(format_group_report(versions, results, args.subject))
+    if args.json is not None:
+        write_json(args.json, group_json(versions, results, args.subject))
+        _log(f"results written to {args.json}")
+    return 0 if any(r.error is None for r in results) else 1
+
+
+def _quorum(args: argparse.Namespace) -> int:
+    options = QuorumOptions(
+        systems=tuple(b for b in dict.fromkeys(args.brokers) if b in QUORUM_SYSTEMS),
+        repetitions=args.reps,
+        creates=args.quorum_creates,
+        load_seconds=args.quorum_load_seconds,
+        workdir=args.workdir,
+    )
+    results = run_quorum_benchmark(options, _log)
+    print(format_quorum_report(results, args.subject))
+    if args.json is not None:
+        write_json(args.json, quorum_json(results, args.subject))
+        _log(f"results written to {args.json}")
+    return 0 if any(r.error is None for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ to lead, to follow or to delete, topic configs to reload. Handlers read the imag
 for metadata questions and the :class:`~odradek.broker.replicas.ReplicaManager` for
 data.
 
+The group coordinator (:mod:`odradek.broker.groups`) follows the same deltas: it
+runs a shard for each ``__consumer_offsets`` partition this broker leads.
+
 Requests that change metadata (creating topics, altering configs, ...) are not
 decided here: the broker passes them to the active controller through its
 :class:`ControllerChannel` and answers with what the controller answered, as Kafka
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from odradek.broker.fetch_sessions import FetchSessionCache
+from odradek.broker.groups import GroupCoordinatorService
 from odradek.broker.producer_ids import ProducerIdManager
 from odradek.broker.replicas import ReplicaManager
 from odradek.metadata.delta import MetadataDelta
@@ -89,6 +93,9 @@ class Broker:
         self._log_defaults = config.log_config_defaults()
         self._settings_cache: dict[str, _TopicSettings] = {}
         self.producer_ids = ProducerIdManager(self.node_id, controller, self.broker_epoch, time_ms)
+        self.groups = GroupCoordinatorService(
+            config=config, replicas=self.replicas, controller=controller, time_ms=time_ms
+        )
 
     def broker_epoch(self) -> int:
         """This broker's epoch in the metadata image (-1 until its registration is replayed)."""
@@ -163,6 +170,7 @@ class Broker:
                     list(reg.replicas),
                     list(reg.isr),
                 )
+            self.groups.on_metadata(delta.topics, image, changes)
         if delta.configs is not None:
             # Broker-wide defaults may have changed too: forget every topic's settings.
             self._settings_cache.clear()

@@ -31,6 +31,7 @@ from odradek.storage.checkpoints import TopicPartition
 from odradek.storage.config import LogConfig
 from odradek.storage.log import AppendInfo, Log
 from odradek.storage.log_manager import LogManager
+from odradek.storage.producer_state import AppendOrigin
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,21 @@ class Partition:
                 f"the in-sync replicas of {self.tp} are {self.isr}, fewer than "
                 f"min.insync.replicas {min_insync}",
             )
-        info = self.log.append_as_leader(records, self.leader_epoch)
+        return self._append_as_leader(records, AppendOrigin.CLIENT)
+
+    def append_as_coordinator(self, records: bytes | bytearray) -> AppendInfo:
+        """Append a coordinator's own batch (``__consumer_offsets``) as the leader.
+
+        Producer epochs are checked but not sequences, as for Kafka's coordinator
+        appends; the high watermark and the waiting fetches move as for a client's.
+        """
+        self.check_leader()
+        return self._append_as_leader(records, AppendOrigin.COORDINATOR)
+
+    def _append_as_leader(
+        self, records: memoryview | bytes | bytearray, origin: AppendOrigin
+    ) -> AppendInfo:
+        info = self.log.append_as_leader(records, self.leader_epoch, origin)
         if self.isr == [self.node_id]:
             self.log.maybe_update_high_watermark(self.log.log_end_offset)
         self.wake_waiters()

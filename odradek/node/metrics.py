@@ -11,7 +11,14 @@ way the Prometheus JMX exporter flattens them:
 ``kafka_network_requestmetrics_totaltime_seconds``  request latency, per API
 ``kafka_server_replicamanager_partitioncount``  partitions hosted
 ``kafka_server_socketservermetrics_connection_count``  open client connections
+``kafka_consumergroup_current_offset``          committed offset, per group and partition
+``kafka_consumergroup_lag``                     high watermark minus committed offset
 =============================================  =======================================
+
+The two consumer group gauges take the names and labels (``consumergroup``,
+``topic``, ``partition``) of the widely used Prometheus exporters for Kafka, since
+Kafka itself has no JMX metric for them; they are computed at each scrape from the
+group coordinator's committed offsets (:mod:`odradek.broker.groups.lag`).
 
 Each node owns its registry, so several nodes in one process (tests) keep their
 numbers apart.
@@ -21,11 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import trio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+
+from odradek.broker.groups import PartitionLag
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +125,37 @@ class Metrics:
     def set_partition_count(self, count: int) -> None:
         self.partitions.set(count)
 
+    def watch_consumer_lag(self, source: Callable[[], Iterable[PartitionLag]]) -> None:
+        """Publish the consumer lag ``source`` reports at each scrape."""
+        self.registry.register(_ConsumerLagCollector(source))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ConsumerLagCollector(Collector):
+    _LABELS = ("consumergroup", "topic", "partition")
+
+    def __init__(self, source: Callable[[], Iterable[PartitionLag]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        current = GaugeMetricFamily(
+            "kafka_consumergroup_current_offset",
+            "Committed offset of a consumer group in a partition",
+            labels=self._LABELS,
+        )
+        lag = GaugeMetricFamily(
+            "kafka_consumergroup_lag",
+            "High watermark minus the committed offset of a consumer group in a partition",
+            labels=self._LABELS,
+        )
+        for row in self._source():
+            labels = [row.group, row.topic, str(row.partition)]
+            current.add_metric(labels, row.committed_offset)
+            lag.add_metric(labels, row.lag)
+        yield current
+        yield lag
 
 
 async def serve_metrics(
