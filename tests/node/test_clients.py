@@ -222,3 +222,16 @@ def test_console_producer_and_consumer(node: OdradekNode, topic: str) -> None:
         "--timeout-ms", "30000",
     )  # fmt: skip
     assert consumed.stdout.decode().splitlines() == lines
+
+
+@pytest.mark.parametrize(
+    "client_name", client_params(*[name for name in GROUPLESS if name != "kcat"])
+)
+def test_empty_keys_and_values(node: OdradekNode, topic: str, client_name: str) -> None:
+    # kcat reads an empty payload as null, so it sits this one out.
+    client = require(client_name)
+    create_topic(node, topic)
+    records = [Record(key=b"", value=b""), Record(key=None, value=b""), Record(key=b"k", value=b"")]
+    client.produce(node.bootstrap, topic, records)
+    received = client.consume(node.bootstrap, topic, len(records))
+    assert [r.content() for r in received] == [(r.key, r.value, r.headers) for r in records]
