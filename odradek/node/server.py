@@ -1,61 +1,89 @@
 """A node's life: start-up, serving, and a clean shutdown.
 
-The order of start-up is the order of dependencies (Kafka's ``KafkaRaftServer``,
-``ControllerServer`` and ``BrokerServer``):
+One process is one node, with the roles ``process.roles`` names: ``controller``,
+``broker``, or both (combined, the embedded default). The order of start-up is the order
+of dependencies (Kafka's ``KafkaRaftServer``, ``ControllerServer`` and ``BrokerServer``):
 
 1. the log directories are checked against ``meta.properties`` (the embedded default
    formats them on its first start);
-2. the partition logs are opened, recovering any that did not shut down cleanly;
-3. the metadata log is replayed into the controller and, through a
+2. a broker opens its partition logs, recovering any that did not shut down cleanly;
+3. the node's replica of the metadata log starts (:mod:`odradek.node.quorum`): a voter
+   if the node is a controller, an observer if it is only a broker. Its committed
+   batches are replayed into the controller and, through a
    :class:`~odradek.metadata.loader.MetadataLoader`, into the broker, which opens or
-   deletes partitions as the records say; then the controller takes leadership;
-   the group coordinator loads the ``__consumer_offsets`` partitions the broker leads;
-4. the broker registers and heartbeats until the controller unfences it, and only
-   then opens its client listeners, so no client sees a broker that is not ready;
-5. the metrics endpoint starts, and the log manager's periodic duties run.
+   deletes partitions as the records say; the controller whose replica leads the log
+   is the active controller;
+4. a controller opens its controller listeners at once: the quorum needs them to elect
+   a leader, and brokers need them to register;
+5. a broker starts its group coordinator, registers with the active controller and
+   heartbeats until the controller unfences it, and only then opens its client
+   listeners, so no client sees a broker that is not ready;
+6. the metrics endpoint starts, and the log manager's periodic duties run.
 
-SIGTERM or SIGINT start a clean shutdown: listeners close, the broker asks the
-controller for a controlled shutdown, then every log is flushed, checkpointed and
-marked clean, so the next start opens without recovery. SIGKILL skips all of that;
-the next start recovers from the checkpoints, and every acknowledged record is there
-because each was written to the log before it was acknowledged.
+SIGTERM or SIGINT start a clean shutdown: client listeners close, the broker asks the
+controller for a controlled shutdown, a controller leading the metadata log resigns so
+that the others elect a new leader at once, then every log is flushed, checkpointed and
+marked clean, so the next start opens without recovery. SIGKILL skips all of that; the
+next start recovers from the checkpoints, and every acknowledged record is there because
+each was written to the log before it was acknowledged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import resource
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
 
 from odradek.broker import handlers as _handlers  # noqa: F401  (registers every handler)
-from odradek.broker.broker import Broker
+from odradek.broker.broker import Broker, ControllerChannel
 from odradek.broker.dispatch import Dispatcher
 from odradek.broker.groups import consumer_lag
-from odradek.broker.handlers.api_versions import CONTROLLER_LISTENER_APIS
 from odradek.controller.features import supported_features
-from odradek.metadata.loader import MetadataLoader
-from odradek.metadata.serde import MetadataBatch
+from odradek.metadata.image import MetadataImage
 from odradek.node.broker_lifecycle import BrokerLifecycle
 from odradek.node.config import BrokerConfig
+from odradek.node.config.listeners import Endpoint
+from odradek.node.controller_apis import CONTROLLER_REGISTRY, ControllerApi, ControllerApis
 from odradek.node.controller_service import ControllerService
 from odradek.node.format import format_directories, formatted_cluster_id, new_cluster_id
-from odradek.node.metadata_log import SingleVoterLog
+from odradek.node.kafka_client import ClientSettings
 from odradek.node.metrics import Metrics, serve_metrics
-from odradek.node.network import serve_listener
+from odradek.node.network import FrameHandler, serve_listener
+from odradek.node.quorum import MetadataPublisher, PeerNetwork, RaftDriver
+from odradek.node.quorum import describe_quorum as _describe_quorum  # noqa: F401  (registers it)
+from odradek.node.quorum.channel import ActiveControllerChannel
+from odradek.node.quorum.raft_apis import controller_nodes, raft_api_handlers
+from odradek.node.quorum.snapshots import SnapshotGenerator
+from odradek.node.remote_controller import (
+    FORWARDING_RETRY_TIMEOUT_S,
+    RemoteController,
+    controller_client_settings,
+    voter_addresses,
+)
+from odradek.raft.config import QuorumConfig
+from odradek.raft.file_log import METADATA_LOG_CONFIG
 from odradek.storage.config import LogConfig
 from odradek.storage.log_manager import LogManager, ManagerSchedule
 from odradek.storage.meta_properties import read_meta_properties
 
 log = logging.getLogger(__name__)
 
+
 #: How often the log manager's periodic duties are looked at.
 TICK_S = 1.0
 #: How long a clean shutdown waits for the controller to move leaderships away.
 CONTROLLED_SHUTDOWN_S = 30.0
+#: How long a leader of the metadata log, shutting down, waits for the voters to hear it resign.
+RESIGN_S = 2.0
+#: How long a combined node's broker waits for its controller, the only voter, to lead.
+ACTIVE_CONTROLLER_WAIT_S = 30.0
 
 
 def time_ms() -> int:
@@ -71,6 +99,14 @@ def _raise_open_file_limit() -> None:
 
 def start(config: BrokerConfig, *, embedded: bool) -> int:
     """Run a node until a signal stops it; the ``odradek start`` command."""
+    if not config.quorum_voters:
+        # A quorum found through controller.quorum.bootstrap.servers alone is a dynamic
+        # one (KIP-853), whose voters are recorded in the log itself.
+        log.error(
+            "controller.quorum.voters must name the controllers: a dynamic quorum "
+            "(controller.quorum.bootstrap.servers alone) is not supported"
+        )
+        return 2
     cluster_id = formatted_cluster_id(config)
     if cluster_id is None:
         if not embedded:
@@ -89,16 +125,207 @@ async def run_node(
     config: BrokerConfig,
     cluster_id: str,
     *,
-    task_status: trio.TaskStatus[Broker] = trio.TASK_STATUS_IGNORED,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve as a combined broker and controller until SIGTERM or SIGINT."""
+    """Serve in the node's roles until SIGTERM or SIGINT."""
     metrics = Metrics()
-    dir_ids = []
-    for d in config.log_dirs:
-        meta = read_meta_properties(Path(d))
-        if meta is not None and meta.directory_id is not None:
-            dir_ids.append(meta.directory_id)
+    logs = _open_logs(config, cluster_id) if config.is_broker else None
+    raft = _metadata_log_replica(config, cluster_id)
+    controller: ControllerService | None = None
+    if config.is_controller:
+        controller = ControllerService(config, cluster_id, time_ms)
+        controller.attach(raft)
+        if not config.is_broker:
+            committed = controller.controller
+            raft.add_listener(_snapshot_generator(config, raft, lambda: committed.committed_image))
+    lifecycle: BrokerLifecycle | None = None
+    idle_s = config.get("connections.max.idle.ms") / 1000
 
+    async def serve(
+        endpoint: Endpoint, handler: FrameHandler, task_status: trio.TaskStatus[int]
+    ) -> None:
+        await serve_listener(
+            endpoint.listener,
+            endpoint.host or "0.0.0.0",
+            endpoint.port,
+            handler,
+            max_frame=config.socket_request_max_bytes,
+            idle_timeout_s=idle_s,
+            task_status=task_status,
+        )
+
+    try:
+        async with trio.open_nursery() as nursery:
+            channels = _controller_channels(config, controller, raft, nursery)
+            broker: Broker | None = None
+            if channels is not None and logs is not None:
+                # Before the replica runs: the broker's publisher must see every commit.
+                broker, lifecycle = _open_broker(config, cluster_id, logs, raft, channels, metrics)
+            await nursery.start(raft.run)
+            async with trio.open_nursery() as controller_side:
+                if controller is not None:
+                    nursery.start_soon(controller.run_session_timer)
+                    controller_apis = ControllerApis(
+                        controller,
+                        config,
+                        cluster_id,
+                        metrics,
+                        active_controller_id=lambda: _active_controller_id(raft),
+                        apis={**CONTROLLER_REGISTRY, **_raft_apis(config, raft)},
+                    )
+                    for endpoint in config.listeners:
+                        if endpoint.listener in config.controller_listener_names:
+                            await controller_side.start(serve, endpoint, controller_apis)
+                if config.metrics_listener is not None:
+                    host, port = config.metrics_listener
+                    await controller_side.start(serve_metrics, metrics, host, port)
+                serving_scope = trio.CancelScope()
+                nursery.start_soon(_stop_on_signal, serving_scope)
+                with serving_scope:
+                    async with trio.open_nursery() as serving:
+                        if broker is not None and lifecycle is not None:
+                            assert logs is not None
+                            await nursery.start(broker.groups.run)
+                            await lifecycle.register()
+                            nursery.start_soon(lifecycle.run)
+                            await lifecycle.unfenced.wait()
+                            dispatcher = Dispatcher(broker)
+                            for endpoint in config.listeners:
+                                if endpoint.listener not in config.controller_listener_names:
+                                    await serving.start(serve, endpoint, dispatcher)
+                            nursery.start_soon(_tick, logs)
+                        log.info(
+                            "node %d (%s) of cluster %s is serving",
+                            config.node_id,
+                            ",".join(sorted(config.process_roles)),
+                            cluster_id,
+                        )
+                        task_status.started()
+                        await trio.sleep_forever()
+                if lifecycle is not None and lifecycle.broker_epoch >= 0:
+                    await lifecycle.controlled_shutdown(CONTROLLED_SHUTDOWN_S)
+                await raft.resign(RESIGN_S)
+                controller_side.cancel_scope.cancel()
+            nursery.cancel_scope.cancel()
+    finally:
+        if logs is not None:
+            logs.shutdown(lifecycle.broker_epoch if lifecycle is not None else -1)
+        raft.close()
+        log.info("node %d stopped cleanly", config.node_id)
+
+
+async def _stop_on_signal(serving: trio.CancelScope) -> None:
+    """The first SIGTERM or SIGINT ends serving; later ones are noted, not obeyed.
+
+    The receiver stays open until the node has stopped, so that a second signal cannot
+    kill the process in the middle of its clean shutdown.
+    """
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if serving.cancel_called:
+                log.info("%s: already shutting down", name)
+            else:
+                log.info("%s: shutting down", name)
+                serving.cancel()
+
+
+def _active_controller_id(raft: RaftDriver) -> int:
+    """The active controller is the leader of the metadata log (-1: none known)."""
+    leader = raft.leader_id
+    return -1 if leader is None else leader
+
+
+def _metadata_log_replica(config: BrokerConfig, cluster_id: str) -> RaftDriver:
+    """The node's replica of ``__cluster_metadata``: a voter if it is a controller."""
+    quorum = QuorumConfig.from_properties(config.values)
+    voters = {v.node_id: (v.host, v.port) for v in config.quorum_voters}
+    network = PeerNetwork(
+        voters,
+        ClientSettings(
+            client_id=f"raft-client-{config.node_id}",
+            request_timeout_s=quorum.request_timeout_ms / 1000,
+            connect_timeout_s=quorum.request_timeout_ms / 1000,
+        ),
+    )
+    segment_bytes = config.get("internal.metadata.log.segment.bytes")
+    return RaftDriver(
+        node_id=config.node_id,
+        voters=voters,
+        metadata_log_dir=Path(config.metadata_log_dir),
+        cluster_id=cluster_id,
+        config=quorum,
+        transport=network,
+        time_ms=time_ms,
+        log_config=dataclasses.replace(
+            METADATA_LOG_CONFIG,
+            segment_bytes=segment_bytes or config.get("metadata.log.segment.bytes"),
+            segment_ms=config.get("metadata.log.segment.ms"),
+        ),
+    )
+
+
+def _snapshot_generator(
+    config: BrokerConfig, raft: RaftDriver, image: Callable[[], MetadataImage]
+) -> SnapshotGenerator:
+    """The node's snapshots of ``image``, at the limits the configuration sets."""
+    return SnapshotGenerator(
+        raft,
+        image,
+        max_bytes=config.get("metadata.log.max.record.bytes.between.snapshots"),
+        max_interval_ms=config.get("metadata.log.max.snapshot.interval.ms"),
+        time_ms=time_ms,
+    )
+
+
+def _raft_apis(config: BrokerConfig, raft: RaftDriver) -> dict[int, ControllerApi]:
+    voters = {v.node_id: (v.host, v.port) for v in config.quorum_voters}
+    nodes = controller_nodes(voters, config.controller_listener_names[0])
+    return raft_api_handlers(raft, nodes)
+
+
+def _controller_channels(
+    config: BrokerConfig,
+    controller: ControllerService | None,
+    raft: RaftDriver,
+    nursery: trio.Nursery,
+) -> tuple[ControllerChannel, ControllerChannel] | None:
+    """How this node's broker reaches the active controller (None: no broker here).
+
+    Two channels, each with its own connection: one for the requests the broker
+    forwards and its own (producer ids, ISR changes), given up after Kafka's forwarding
+    timeout; one for registration and heartbeats, which keep trying, so that a slow
+    admin request never holds up a heartbeat.
+    """
+    if not config.is_broker:
+        return None
+    only_voter = {v.node_id for v in config.quorum_voters} == {config.node_id}
+    active = voter_addresses(config, lambda: raft.leader_id)
+
+    def channel(purpose: str, retry_timeout_s: float, attempt_s: float) -> ControllerChannel:
+        remote = None
+        if not only_voter:
+            settings = controller_client_settings(config, purpose)
+            settings = dataclasses.replace(
+                settings, request_timeout_s=min(settings.request_timeout_s, attempt_s)
+            )
+            remote = RemoteController(nursery, active, settings, retry_timeout_s=retry_timeout_s)
+        if controller is None:
+            assert remote is not None
+            return remote
+        return ActiveControllerChannel(controller, remote, wait_s=ACTIVE_CONTROLLER_WAIT_S)
+
+    # A heartbeat stuck with a controller that stopped answering must give way to the
+    # next one well within the session timeout (Kafka's KAFKA-14392: half of it).
+    heartbeat_s = config.get("broker.session.timeout.ms") / 2000
+    return (
+        channel("forwarding", FORWARDING_RETRY_TIMEOUT_S, math.inf),
+        channel("heartbeat", math.inf, heartbeat_s),
+    )
+
+
+def _open_logs(config: BrokerConfig, cluster_id: str) -> LogManager:
+    """The broker's partition logs, opened and recovered."""
     logs = LogManager(
         [Path(d) for d in config.log_dirs],
         LogConfig.from_properties(_storage_keys(config.log_config_defaults())),
@@ -109,80 +336,45 @@ async def run_node(
         schedule=_schedule(config),
     )
     logs.startup()
-    metadata_log = SingleVoterLog(Path(config.metadata_log_dir), config.node_id, time_ms)
-    controller = ControllerService(config, cluster_id, metadata_log, time_ms)
+    return logs
+
+
+def _open_broker(
+    config: BrokerConfig,
+    cluster_id: str,
+    logs: LogManager,
+    raft: RaftDriver,
+    channels: tuple[ControllerChannel, ControllerChannel],
+    metrics: Metrics,
+) -> tuple[Broker, BrokerLifecycle]:
+    """The broker, its metadata publisher and its lifecycle."""
+    dir_ids = []
+    for d in config.log_dirs:
+        meta = read_meta_properties(Path(d))
+        if meta is not None and meta.directory_id is not None:
+            dir_ids.append(meta.directory_id)
     broker = Broker(
         config=config,
         cluster_id=cluster_id,
         logs=logs,
-        controller=controller,
+        controller=channels[0],
         metrics=metrics,
         supported_features={n: (r.min, r.max) for n, r in supported_features().items()},
         time_ms=time_ms,
     )
-    loader = MetadataLoader()
-
-    def publish(batch: MetadataBatch) -> None:
-        for publication in loader.load_batch(batch):
-            broker.publish(publication.delta, publication.image)
-
-    controller.add_listener(publish)
-    controller.start()
-
+    publisher = MetadataPublisher(broker.publish)
+    raft.add_listener(publisher)
+    raft.add_listener(_snapshot_generator(config, raft, lambda: publisher.image))
     lifecycle = BrokerLifecycle(
         config,
         cluster_id,
-        controller,
+        channels[1],
         log_dir_ids=dir_ids,
         features=supported_features(),
         applied_offset=lambda: broker.image.provenance.last_offset,
     )
     metrics.watch_consumer_lag(lambda: consumer_lag(broker.groups, broker.replicas))
-    dispatcher = Dispatcher(broker)
-    controller_dispatcher = Dispatcher(broker, CONTROLLER_LISTENER_APIS)
-    idle_s = config.get("connections.max.idle.ms") / 1000
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(controller.run_session_timer)
-            await nursery.start(broker.groups.run)
-            await lifecycle.register()
-            nursery.start_soon(lifecycle.run)
-            await lifecycle.unfenced.wait()
-            async with trio.open_nursery() as listeners:
-                for endpoint in config.listeners:
-                    serving = (
-                        controller_dispatcher
-                        if endpoint.listener in config.controller_listener_names
-                        else dispatcher
-                    )
-                    await listeners.start(
-                        lambda task_status, ep=endpoint, d=serving: serve_listener(
-                            ep.listener,
-                            ep.host or "0.0.0.0",
-                            ep.port,
-                            d,
-                            max_frame=config.socket_request_max_bytes,
-                            idle_timeout_s=idle_s,
-                            task_status=task_status,
-                        )
-                    )
-                if config.metrics_listener is not None:
-                    host, port = config.metrics_listener
-                    await listeners.start(serve_metrics, metrics, host, port)
-                nursery.start_soon(_tick, logs)
-                log.info("node %d of cluster %s is serving", config.node_id, cluster_id)
-                task_status.started(broker)
-                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                    async for signum in signals:
-                        log.info("%s: shutting down", signal.Signals(signum).name)
-                        break
-                listeners.cancel_scope.cancel()
-            await lifecycle.controlled_shutdown(CONTROLLED_SHUTDOWN_S)
-            nursery.cancel_scope.cancel()
-    finally:
-        logs.shutdown(lifecycle.broker_epoch)
-        metadata_log.close()
-        log.info("node %d stopped cleanly", config.node_id)
+    return broker, lifecycle
 
 
 async def _tick(logs: LogManager) -> None:

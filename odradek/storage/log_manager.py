@@ -46,6 +46,7 @@ from odradek.storage.log import Log, system_time_ms
 from odradek.storage.meta_properties import MetaPropertiesError, read_meta_properties
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
+METADATA_TOPIC = "__cluster_metadata"
 FUTURE_DIR_SUFFIX = "-future"
 STRAY_DIR_SUFFIX = "-stray"
 
@@ -159,6 +160,10 @@ class LogManager:
             try:
                 tp = TopicPartition.from_dir_name(name)
             except ValueError:
+                continue
+            if tp.topic == METADATA_TOPIC:
+                # The metadata log belongs to the node's Raft replica, as in Kafka: a second
+                # owner would trim its segment to the size it knew of.
                 continue
             log = Log.open(
                 Path(entry.path),

@@ -170,7 +170,9 @@ def test_two_thousand_idle_connections(node: OdradekNode) -> None:
 
 
 def test_the_controller_listener_serves_only_controller_apis(node: OdradekNode) -> None:
-    assert api_versions(node.host, node.controller_port) == {18: (0, 4)}
+    listed = api_versions(node.host, node.controller_port)
+    assert listed
+    assert all("controller" in APIS[key].listeners for key in listed)
     with socket.create_connection((node.host, node.controller_port), timeout=10) as sock:
         sock.sendall(_request(3, 12, 1, b"\x00\x01\x00"))  # Metadata is a broker API
         assert _closed_by_peer(sock)

@@ -4,7 +4,8 @@ Behaviour (Kafka's ``ApiVersionsRequest`` handling in ``KafkaApis`` and
 ``SocketServer``):
 
 * the list is the handler registry itself, so the broker advertises exactly what it
-  implements;
+  implements; a controller listener answers from the controller's registry with the
+  same :func:`api_versions_response` (:mod:`odradek.node.controller_apis`);
 * v3+ requests carry the client's software name and version; either one failing
   Kafka's pattern (letters, digits, ``-`` and ``.``, starting and ending with a
   letter or digit) is answered with INVALID_REQUEST;
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
-from odradek.broker.apis import REGISTRY, ApiHandler, handles
+from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.protocol.errors import ErrorCode
 from odradek.protocol.messages.clients.api_versions_request import ApiVersionsRequest
@@ -34,35 +36,53 @@ from odradek.protocol.messages.clients.api_versions_response import (
     SupportedFeatureKey,
 )
 
+if TYPE_CHECKING:
+    from odradek.broker.broker import Features
+
 API_VERSIONS = 18
 
 _SOFTWARE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?")
 
 
-def api_list(apis: Mapping[int, ApiHandler]) -> list[ApiVersion]:
+class AdvertisedApi(Protocol):
+    """An API a listener serves, with the versions it serves (a broker or controller handler)."""
+
+    @property
+    def key(self) -> int: ...
+
+    @property
+    def lowest(self) -> int: ...
+
+    @property
+    def highest(self) -> int: ...
+
+
+def api_list(apis: Mapping[int, AdvertisedApi]) -> list[ApiVersion]:
     return [
         ApiVersion(api_key=h.key, min_version=h.lowest, max_version=h.highest)
         for h in sorted(apis.values(), key=lambda h: h.key)
     ]
 
 
-def unsupported_version_response(apis: Mapping[int, ApiHandler]) -> ApiVersionsResponse:
+def unsupported_version_response(apis: Mapping[int, AdvertisedApi]) -> ApiVersionsResponse:
     return ApiVersionsResponse(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=api_list(apis))
 
 
-@handles(API_VERSIONS, 0, 4)
-async def handle_api_versions(
-    ctx: RequestContext, request: ApiVersionsRequest
+def api_versions_response(
+    version: int,
+    request: ApiVersionsRequest,
+    apis: Mapping[int, AdvertisedApi],
+    features: Features,
 ) -> ApiVersionsResponse:
-    if ctx.api_version >= 3 and not (
+    """The answer to an ApiVersions request at ``version``, on a listener serving ``apis``."""
+    if version >= 3 and not (
         _SOFTWARE.fullmatch(request.client_software_name)
         and _SOFTWARE.fullmatch(request.client_software_version)
     ):
         return ApiVersionsResponse(error_code=ErrorCode.INVALID_REQUEST)
-    features = ctx.broker.features
     return ApiVersionsResponse(
         error_code=ErrorCode.NONE,
-        api_keys=api_list(ctx.apis),
+        api_keys=api_list(apis),
         supported_features=[
             SupportedFeatureKey(name=name, min_version=lo, max_version=hi)
             for name, (lo, hi) in sorted(features.supported.items())
@@ -77,5 +97,8 @@ async def handle_api_versions(
     )
 
 
-#: What a controller listener serves until the Raft quorum speaks over it: ApiVersions.
-CONTROLLER_LISTENER_APIS = {API_VERSIONS: REGISTRY[API_VERSIONS]}
+@handles(API_VERSIONS, 0, 4)
+async def handle_api_versions(
+    ctx: RequestContext, request: ApiVersionsRequest
+) -> ApiVersionsResponse:
+    return api_versions_response(ctx.api_version, request, ctx.apis, ctx.broker.features)
