@@ -7,10 +7,11 @@ on the wire, so a read is a byte range of the file that can go to a socket with
 
 Walking the file means reading the 12 bytes at each position (base offset and batch
 length) to find the next batch. :func:`FileRecords.batches` does that, reading ahead in
-large blocks. Like Kafka, the walk stops quietly at a partial batch at the end of the
-file (an interrupted append), and raises :class:`~odradek.storage.errors.CorruptRecordError`
-at a batch whose length is impossible, or, when asked to validate, whose magic byte is
-not 2 or whose CRC32C does not match.
+large blocks; recovery, which checks every batch's CRC, takes the batches a block at a time
+(:meth:`FileRecords.checked_batch_blocks`). Like Kafka, the walk stops quietly at a
+partial batch at the end of the file (an interrupted append), and raises
+:class:`~odradek.storage.errors.CorruptRecordError` at a batch whose length is impossible,
+or, when asked to validate, whose magic byte is not 2 or whose CRC32C does not match.
 """
 
 from __future__ import annotations
@@ -182,80 +183,124 @@ class FileRecords:
     def raw_batches(
         self, start: int = 0, end: int | None = None, *, validate: bool = False
     ) -> Iterator[tuple[int, tuple[int, ...]]]:
-        """As :meth:`batches` with the header as a plain tuple (the recovery hot loop)."""
+        """As :meth:`batches` with the header as a plain tuple (the hot loops)."""
+        if validate:
+            for checked in self.checked_batch_blocks(start, end):
+                yield from checked
+            return
         limit = self.size if end is None else min(end, self.size)
         fd = self.fd
         unpack = HEADER_STRUCT.unpack_from
-        checksum = crc32c.crc32c
-        # Module constants as locals: this loop runs once per batch of every recovery.
-        header_size, min_length, overhead, magic_2 = (
-            HEADER_SIZE,
-            MIN_BATCH_LENGTH,
-            LOG_OVERHEAD,
-            CURRENT_MAGIC,
-        )
         stop = limit - HEADER_SIZE_UP_TO_MAGIC
         position = start
-        block: bytes | bytearray = b""
-        view = memoryview(block)
+        block = b""
         block_start = start
         block_end = 0  # len(block), kept apart: it is read for every batch
-        # Validation reads everything, so it reads big blocks at once, into one reused
-        # buffer; a search reads little at first and more as it goes on.
-        read_size = READ_AHEAD if validate else FIRST_READ
-        buffer = bytearray(READ_AHEAD) if validate else None
+        # A search reads little at first (most land within a few KiB) and more as it goes.
+        read_size = FIRST_READ
         while position < stop:
             offset_in_block = position - block_start
-            if offset_in_block + header_size > block_end:
+            if offset_in_block + HEADER_SIZE > block_end:
                 block_start = position
-                if buffer is not None:
-                    count = os.preadv(fd, [memoryview(buffer)[: limit - position]], position)
-                    view = memoryview(buffer)[:count]
-                    block = buffer  # headers are unpacked from the bytearray: cheaper
-                else:
-                    block = os.pread(fd, min(read_size, limit - position), position)
-                    view = memoryview(block)
-                    read_size = min(read_size * 2, READ_AHEAD)
+                block = os.pread(fd, min(read_size, limit - position), position)
+                read_size = min(read_size * 2, READ_AHEAD)
                 offset_in_block = 0
-                block_end = len(view)
+                block_end = len(block)
                 if block_end < HEADER_SIZE_UP_TO_MAGIC:
                     return
-            if block_end - offset_in_block < header_size:
+            if block_end - offset_in_block < HEADER_SIZE:
                 # Fewer than 61 bytes left: no batch fits, but an impossible length field
                 # is corruption rather than a torn tail.
-                head = block[offset_in_block + 8 : offset_in_block + 12]
-                if int.from_bytes(head, "big", signed=True) < MIN_BATCH_LENGTH:
+                if _length_at(block, offset_in_block) < MIN_BATCH_LENGTH:
                     raise _corrupt(self.path, position, "impossible batch length")
                 return
             fields = unpack(block, offset_in_block)
             length = fields[1]  # batchLength
-            if length < min_length:
+            if length < MIN_BATCH_LENGTH:
                 raise _corrupt(self.path, position, f"batch length {length}")
-            size = length + overhead
+            size = length + LOG_OVERHEAD
             if position + size > limit:
                 return
-            if validate:
-                if offset_in_block + size > block_end:
-                    # The batch runs past the block: read again from its start, whole.
-                    block_start = position
-                    if size <= READ_AHEAD and buffer is not None:
-                        count = os.preadv(fd, [memoryview(buffer)[: limit - position]], position)
-                        view = memoryview(buffer)[:count]
-                        block = buffer
-                    else:
-                        block = os.pread(fd, size, position)
-                        view = memoryview(block)
-                    block_end = len(view)
-                    if block_end < size:
-                        return
-                    offset_in_block = 0
-                if fields[3] != magic_2 or size < header_size:
-                    raise _corrupt(self.path, position, f"magic {fields[3]}, size {size}")
-                body = view[offset_in_block + ATTRIBUTES_OFFSET : offset_in_block + size]
-                if checksum(body) != fields[4]:  # crc
-                    raise _corrupt(self.path, position, "CRC mismatch")
             yield position, fields
             position += size
+
+    def checked_batch_blocks(
+        self, start: int = 0, end: int | None = None
+    ) -> Iterator[list[tuple[int, tuple[int, ...]]]]:
+        """The whole batches in ``[start, end)``, CRC-checked, a list per block read.
+
+        Recovery's walk. The file is read in blocks of :data:`READ_AHEAD` bytes into one
+        reused buffer, and every batch wholly in the block is checked (length, magic,
+        CRC32C) before the block's ``(position, header)`` list is yielded: one step of the
+        generator per block instead of one per batch. A batch cut by the end of a block
+        starts the next block; one larger than a block is read on its own.
+
+        As :meth:`batches` with ``validate``: the walk stops quietly at a partial batch at
+        the end; at an invalid batch the valid ones before it are yielded, then
+        :class:`CorruptRecordError` is raised.
+        """
+        limit = self.size if end is None else min(end, self.size)
+        fd = self.fd
+        unpack = HEADER_STRUCT.unpack_from
+        checksum = crc32c.crc32c
+        buffer = bytearray(READ_AHEAD)
+        whole = memoryview(buffer)
+        position = start
+        while limit - position > HEADER_SIZE_UP_TO_MAGIC:
+            count = os.preadv(fd, [whole[: limit - position]], position)
+            # A block shorter than the buffer holds the end of the data (or of a file
+            # that is shorter than it should be): a batch cut there is a torn tail.
+            at_end = count < READ_AHEAD
+            batches: list[tuple[int, tuple[int, ...]]] = []
+            failure: CorruptRecordError | None = None
+            offset = 0
+            while True:
+                if count - offset < HEADER_SIZE:
+                    if (
+                        at_end
+                        and count - offset > HEADER_SIZE_UP_TO_MAGIC
+                        and _length_at(buffer, offset) < MIN_BATCH_LENGTH
+                    ):
+                        failure = _corrupt(self.path, position + offset, "impossible length")
+                    break
+                fields = unpack(buffer, offset)
+                length = fields[1]
+                if length < MIN_BATCH_LENGTH:
+                    failure = _corrupt(self.path, position + offset, f"batch length {length}")
+                    break
+                batch_end = offset + length + LOG_OVERHEAD
+                if batch_end > count:
+                    break
+                if fields[3] != CURRENT_MAGIC or length + LOG_OVERHEAD < HEADER_SIZE:
+                    failure = _corrupt(
+                        self.path, position + offset, f"magic {fields[3]}, length {length}"
+                    )
+                    break
+                if checksum(whole[offset + ATTRIBUTES_OFFSET : batch_end]) != fields[4]:
+                    failure = _corrupt(self.path, position + offset, "CRC mismatch")
+                    break
+                batches.append((position + offset, fields))
+                offset = batch_end
+            if batches:
+                yield batches
+            if failure is not None:
+                raise failure
+            if at_end:
+                return
+            position += offset
+            if offset == 0:
+                # The batch here is larger than a block: read and check it on its own.
+                size = _length_at(buffer, 0) + LOG_OVERHEAD
+                data = os.pread(fd, size, position) if position + size <= limit else b""
+                if len(data) < size:
+                    return
+                fields = unpack(data, 0)
+                if fields[3] != CURRENT_MAGIC:
+                    raise _corrupt(self.path, position, f"magic {fields[3]}")
+                if checksum(memoryview(data)[ATTRIBUTES_OFFSET:]) != fields[4]:
+                    raise _corrupt(self.path, position, "CRC mismatch")
+                yield [(position, fields)]
+                position += size
 
     def base_offset_at(self, position: int) -> int:
         """The base offset of the batch that starts at ``position``."""
@@ -280,6 +325,11 @@ class FileRecords:
                 max_timestamp = fields[MAX_TIMESTAMP]
                 offset = fields[BASE_OFFSET] + fields[LAST_OFFSET_DELTA]
         return max_timestamp, offset
+
+
+def _length_at(buffer: bytes | bytearray, offset: int) -> int:
+    """The batchLength field of the batch at ``offset``."""
+    return int.from_bytes(buffer[offset + 8 : offset + 12], "big", signed=True)
 
 
 def _corrupt(path: Path, position: int, why: str) -> CorruptRecordError:

@@ -32,6 +32,9 @@ class LeaderEpochFileCache:
     def __init__(self, checkpoint_path: Path) -> None:
         self.path = checkpoint_path
         self._epochs: dict[int, EpochEntry] = {}
+        #: The latest epoch (None: no entry), as :meth:`latest_epoch` returns it. Every
+        #: append compares its batches' epoch with it, so it is kept, not looked up.
+        self.latest: int | None = None
         for entry in read_leader_epoch_checkpoint(checkpoint_path):
             self._assign(entry)
 
@@ -47,8 +50,7 @@ class LeaderEpochFileCache:
         return self._epochs[next(reversed(self._epochs))] if self._epochs else None
 
     def latest_epoch(self) -> int | None:
-        epochs = self._epochs
-        return next(reversed(epochs)) if epochs else None
+        return self.latest
 
     def earliest_entry(self) -> EpochEntry | None:
         return self._epochs[next(iter(self._epochs))] if self._epochs else None
@@ -118,24 +120,32 @@ class LeaderEpochFileCache:
             else:
                 break
         self._epochs[entry.epoch] = entry
+        self.latest = entry.epoch
         return True
 
     def truncate_from_end(self, end_offset: int) -> None:
         """Drop the entries that start at or after ``end_offset`` (log truncation)."""
         if _truncate_from_end(self._epochs, end_offset):
+            self._changed()
             self._write()
 
     def truncate_from_start(self, start_offset: int) -> None:
         """Drop entries wholly before ``start_offset``; the one covering it starts there."""
         if _truncate_from_start(self._epochs, start_offset):
+            self._changed()
             self._write()
 
     def clear_and_flush(self) -> None:
-        self._epochs.clear()
+        self.clear()
         self._write()
 
     def clear(self) -> None:
         self._epochs.clear()
+        self.latest = None
+
+    def _changed(self) -> None:
+        epochs = self._epochs
+        self.latest = next(reversed(epochs)) if epochs else None
 
     def _write(self) -> None:
         if self.path.parent.exists():

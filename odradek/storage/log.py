@@ -43,11 +43,11 @@ import struct
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import crc32c
+import msgspec
 
 from odradek.protocol.records import validate as record_validate
 from odradek.protocol.records.batch_header import (
@@ -82,11 +82,9 @@ from odradek.storage.errors import (
     UnexpectedAppendOffsetError,
 )
 from odradek.storage.file_records import (
-    BASE_SEQUENCE,
     BATCH_LENGTH,
     MAX_TIMESTAMP,
     PARTITION_LEADER_EPOCH,
-    PRODUCER_EPOCH,
     FileRegion,
 )
 from odradek.storage.leader_epochs import UNDEFINED_EPOCH_OFFSET, LeaderEpochFileCache
@@ -117,6 +115,11 @@ LIST_OFFSETS_EARLIEST_LOCAL = -4
 _MIN_BATCH_LENGTH = HEADER_SIZE - LOG_OVERHEAD
 _OFFSET_LENGTH_EPOCH = struct.Struct(">qii")
 _HEADER_UNPACK = HEADER_STRUCT.unpack_from
+# Looking a member up on an Enum class goes through EnumType.__getattr__ (slow in 3.11):
+# the append path compares against these instead.
+_CLIENT = AppendOrigin.CLIENT
+_REPLICATION = AppendOrigin.REPLICATION
+_RAFT_LEADER = AppendOrigin.RAFT_LEADER
 
 
 def system_time_ms() -> int:
@@ -131,9 +134,12 @@ class FetchIsolation(enum.Enum):
     TXN_COMMITTED = "txn_committed"  # consumers with read_committed: up to the LSO
 
 
-@dataclass(slots=True)
-class AppendInfo:
-    """What an append did (Kafka's ``LogAppendInfo``)."""
+class AppendInfo(msgspec.Struct, gc=False):
+    """What an append did (Kafka's ``LogAppendInfo``).
+
+    One is made per append: a msgspec struct is built in C, and holding only numbers it
+    needs no tracking by the garbage collector.
+    """
 
     first_offset: int
     last_offset: int
@@ -195,7 +201,10 @@ class Log:
         self.segments = segments
         self.log_start_offset = log_start_offset
         self.recovery_point = recovery_point
-        self._next_offset_metadata = next_offset_metadata
+        self._log_end_offset = next_offset_metadata.message_offset
+        # Where the log end lies, built on demand: an append only moves the offset (the
+        # position is then the active segment's size), for most appends nobody asks.
+        self._log_end_metadata: LogOffsetMetadata | None = next_offset_metadata
         self.leader_epochs = leader_epochs
         self.producer_state = producer_state
         self.topic_id = topic_id
@@ -287,11 +296,17 @@ class Log:
 
     @property
     def log_end_offset(self) -> int:
-        return self._next_offset_metadata.message_offset
+        return self._log_end_offset
 
     @property
     def log_end_offset_metadata(self) -> LogOffsetMetadata:
-        return self._next_offset_metadata
+        metadata = self._log_end_metadata
+        if metadata is None:
+            active = self.segments.active
+            metadata = self._log_end_metadata = LogOffsetMetadata(
+                self._log_end_offset, active.base_offset, active.size
+            )
+        return metadata
 
     @property
     def high_watermark(self) -> int:
@@ -310,8 +325,8 @@ class Log:
         return self.log_end_offset - self.recovery_point
 
     def _update_log_end_offset(self, end_offset: int) -> None:
-        active = self.segments.active
-        self._next_offset_metadata = LogOffsetMetadata(end_offset, active.base_offset, active.size)
+        self._log_end_offset = end_offset
+        self._log_end_metadata = None
         if self.recovery_point > end_offset:
             self.recovery_point = end_offset
 
@@ -320,7 +335,7 @@ class Log:
         if high_watermark < self.log_start_offset:
             metadata = LogOffsetMetadata(self.log_start_offset)
         elif high_watermark >= self.log_end_offset:
-            metadata = self._next_offset_metadata
+            metadata = self.log_end_offset_metadata
         else:
             metadata = LogOffsetMetadata(high_watermark)
         self._update_high_watermark_metadata(metadata)
@@ -360,7 +375,7 @@ class Log:
     def _update_high_watermark_with_log_end_offset(self) -> None:
         # After a truncation or roll the HW may sit at or past the end: pin it to the LEO.
         if self.high_watermark >= self.log_end_offset:
-            self._update_high_watermark_metadata(self._next_offset_metadata)
+            self._update_high_watermark_metadata(self.log_end_offset_metadata)
 
     def _fetch_high_watermark_metadata(self) -> LogOffsetMetadata:
         metadata = self._high_watermark
@@ -407,7 +422,7 @@ class Log:
         if offset < self.log_start_offset or offset > self.log_end_offset:
             return LogOffsetMetadata(offset)
         try:
-            return self._read_local(offset, 1, False, self._next_offset_metadata, False)[0]
+            return self._read_local(offset, 1, False, self.log_end_offset_metadata, False)[0]
         except OffsetOutOfRangeError:
             return LogOffsetMetadata(offset)
 
@@ -418,6 +433,7 @@ class Log:
         records: bytes | bytearray | memoryview,
         leader_epoch: int,
         origin: AppendOrigin = AppendOrigin.CLIENT,
+        header: BatchHeader | None = None,
     ) -> AppendInfo:
         """Append validated batches as the leader: assign offsets and stamp the epoch.
 
@@ -425,14 +441,19 @@ class Log:
         ``bytearray`` or a writable ``memoryview``); otherwise the bytes are copied once.
         From the metadata log's leader (``RAFT_LEADER``) the offsets are already assigned
         and every batch must carry ``leader_epoch``.
+
+        ``header`` is the parsed header of the first batch of ``records``, as
+        :func:`~odradek.protocol.records.validate.validate_produce_records` returns it for
+        the one batch of a produce request; given, that header is not parsed again.
         """
         return self._append(
             records,
             origin,
-            assign_offsets=origin is not AppendOrigin.RAFT_LEADER,
-            leader_epoch=leader_epoch,
-            ignore_record_size=False,
-            verify_crc=False,
+            origin is not _RAFT_LEADER,
+            leader_epoch,
+            True,
+            False,
+            header,
         )
 
     def append_as_follower(self, records: bytes | bytearray | memoryview) -> AppendInfo:
@@ -440,65 +461,67 @@ class Log:
 
         The CRC of each batch is checked here: the bytes come straight off the network.
         """
-        return self._append(
-            records,
-            AppendOrigin.REPLICATION,
-            assign_offsets=False,
-            leader_epoch=-1,
-            ignore_record_size=True,
-            verify_crc=True,
-        )
+        return self._append(records, _REPLICATION, False, -1, False, True, None)
 
     def _append(
         self,
         records: bytes | bytearray | memoryview,
         origin: AppendOrigin,
-        *,
         assign_offsets: bool,
         leader_epoch: int,
-        ignore_record_size: bool,
+        check_size: bool,
         verify_crc: bool,
+        header: tuple[int, ...] | None,
     ) -> AppendInfo:
+        # This runs for every produced batch: it keeps to locals, creates no object that a
+        # plain append (no producer id, no new epoch, no roll) does not need, and leaves
+        # the log end's file position to be worked out when someone asks for it.
         if self._closed:
             raise KafkaStorageError(f"log {self.directory} is closed")
-        view = records if type(records) is memoryview else memoryview(records)
-        if assign_offsets and view.readonly:
-            view = memoryview(bytearray(view))
+        view: bytearray | memoryview
+        if type(records) is bytearray and not verify_crc:
+            view = records  # struct packs into and unpacks from a bytearray as it is
+        else:
+            view = records if type(records) is memoryview else memoryview(records)
+            if assign_offsets and view.readonly:
+                view = bytearray(view)
         total = len(view)
-        if total == 0:
-            raise InvalidRecordError("an append needs at least one record batch")
-        if total > self.config.segment_bytes:
+        config = self.config
+        if total > config.segment_bytes:
             raise RecordBatchTooLargeError(
-                f"append of {total} bytes exceeds segment.bytes {self.config.segment_bytes}"
+                f"append of {total} bytes exceeds segment.bytes {config.segment_bytes}"
             )
-        log_append_time = (
-            self.time_ms()
-            if assign_offsets
-            and origin is not AppendOrigin.REPLICATION
-            and self.config.message_timestamp_type == TIMESTAMP_TYPE_LOG_APPEND_TIME
-            else -1
-        )
-        max_message = self.config.max_message_bytes
-        check_size = not ignore_record_size
-        check_epoch = origin is AppendOrigin.RAFT_LEADER
+        if header is None:
+            if total < HEADER_SIZE:
+                if total == 0:
+                    raise InvalidRecordError("an append needs at least one record batch")
+                raise CorruptRecordError(f"partial batch of {total} bytes", 0)
+            header = _HEADER_UNPACK(view, 0)
+        log_append_time = -1
+        if (
+            assign_offsets
+            and origin is not _REPLICATION
+            and config.message_timestamp_type == TIMESTAMP_TYPE_LOG_APPEND_TIME
+        ):
+            log_append_time = self.time_ms()
+        max_message = config.max_message_bytes
+        check_epoch = origin is _RAFT_LEADER
         stamp = assign_offsets and log_append_time < 0
-        next_offset = self._next_offset_metadata.message_offset
-        cache = self.leader_epochs
-        seen_epoch = cache.latest_epoch()
+        next_offset = self._log_end_offset
+        first_offset = next_offset if assign_offsets else header[0]
+        seen_epoch = self.leader_epochs.latest
         # Epochs that start in this append, applied once every batch has passed its checks.
         epoch_starts: list[tuple[int, int]] = []
         placements: list[BatchPlacement] = []
-        producer_batches: list[tuple[int, int, tuple[int, ...]]] = []
-        first_offset = -1
+        # (position, size, base offset, header) of the batches with a producer id.
+        producer_batches: list[tuple[int, int, int, tuple[int, ...]]] = []
         max_timestamp = -1
         offset_of_max_timestamp = -1
         last_offset = -1
         monotonic = True
         position = 0
-        while position < total:
-            if total - position < HEADER_SIZE:
-                raise CorruptRecordError(f"partial batch of {total - position} bytes", position)
-            fields = _HEADER_UNPACK(view, position)
+        fields = header
+        while True:
             (
                 base_offset,
                 length,
@@ -515,7 +538,8 @@ class Log:
                 _,
             ) = fields
             size = length + LOG_OVERHEAD
-            if length < _MIN_BATCH_LENGTH or position + size > total:
+            end = position + size
+            if length < _MIN_BATCH_LENGTH or end > total:
                 raise CorruptRecordError(f"batch length {length} does not fit the append", position)
             if magic != CURRENT_MAGIC:
                 raise CorruptRecordError(f"batch magic {magic} is not 2", position)
@@ -523,10 +547,7 @@ class Log:
                 raise MessageTooLargeError(
                     f"batch of {size} bytes exceeds max.message.bytes {max_message}"
                 )
-            if (
-                verify_crc
-                and crc32c.crc32c(view[position + ATTRIBUTES_OFFSET : position + size]) != crc
-            ):
+            if verify_crc and crc32c.crc32c(view[position + ATTRIBUTES_OFFSET : end]) != crc:
                 raise CorruptRecordError(f"batch at offset {base_offset} fails its CRC", position)
             if check_epoch and epoch != leader_epoch:
                 raise InvalidRecordError(
@@ -537,8 +558,6 @@ class Log:
                 _OFFSET_LENGTH_EPOCH.pack_into(view, position, next_offset, length, leader_epoch)
                 base_offset, epoch = next_offset, leader_epoch
                 next_offset += last_delta + 1
-                if pid != NO_PRODUCER_ID:
-                    fields = (base_offset, length, epoch, *fields[3:])
             elif assign_offsets:
                 # LogAppendTime changes covered bytes (attributes, maxTimestamp): new CRC.
                 fields = tuple(
@@ -553,53 +572,48 @@ class Log:
                 )
                 base_offset, epoch, batch_max_ts = next_offset, leader_epoch, log_append_time
                 next_offset += last_delta + 1
-            if first_offset < 0:
-                first_offset = base_offset
             if base_offset + last_delta <= last_offset:
                 monotonic = False
             last_offset = base_offset + last_delta
             if batch_max_ts > max_timestamp:
                 max_timestamp = batch_max_ts
                 offset_of_max_timestamp = last_offset
-            if epoch >= 0 and epoch != seen_epoch:
+            if epoch != seen_epoch and epoch >= 0:
                 epoch_starts.append((epoch, base_offset))
                 seen_epoch = epoch
             if pid != NO_PRODUCER_ID:
-                producer_batches.append((position, size, fields))
+                producer_batches.append((position, size, base_offset, fields))
             placements.append((position, size, last_offset, batch_max_ts))
-            position += size
+            if end == total:
+                break
+            position = end
+            if total - position < HEADER_SIZE:
+                raise CorruptRecordError(f"partial batch of {total - position} bytes", position)
+            fields = _HEADER_UNPACK(view, position)
 
         if not assign_offsets:
             if not monotonic:
                 raise InvalidRecordError(
                     f"offsets of the append to {self.topic_partition} are not increasing"
                 )
-            if first_offset < self._next_offset_metadata.message_offset:
+            if first_offset < self._log_end_offset:
                 raise UnexpectedAppendOffsetError(
                     f"first offset {first_offset} of the append is below the log end offset "
-                    f"{self.log_end_offset} of {self.topic_partition}",
+                    f"{self._log_end_offset} of {self.topic_partition}",
                     first_offset,
                     last_offset,
                 )
         # The epoch each batch was written in starts the epoch's range in the cache.
-        for epoch, start_offset in epoch_starts:
-            cache.assign(epoch, start_offset)
+        for epoch_start in epoch_starts:
+            self.leader_epochs.assign(*epoch_start)
 
-        config = self.config
         segment = self.segments.active
-        if segment.should_roll(
-            config.segment_ms,
-            config.segment_bytes,
-            max_timestamp,
-            last_offset,
-            total,
-            self.time_ms(),
-        ):
+        if segment.should_roll(config, max_timestamp, last_offset, total):
             segment = self.roll(first_offset)
 
-        updated: dict[int, ProducerAppendInfo] = {}
-        completed: list[CompletedTxn] = []
         if producer_batches:
+            updated: dict[int, ProducerAppendInfo] = {}
+            completed: list[CompletedTxn] = []
             duplicate = self._analyze_producer_state(
                 view, producer_batches, origin, updated, completed
             )
@@ -618,22 +632,14 @@ class Log:
 
         segment.append(view, placements)
         end_offset = last_offset + 1
-        self._next_offset_metadata = LogOffsetMetadata(
-            end_offset, segment.base_offset, segment.size
-        )
+        self._log_end_offset = end_offset
+        self._log_end_metadata = None
         if self._high_watermark.message_offset >= end_offset:
-            self._update_high_watermark_metadata(self._next_offset_metadata)
-        producer_state = self.producer_state
+            self._update_high_watermark_metadata(self.log_end_offset_metadata)
+        self.producer_state.map_end_offset = end_offset
         if producer_batches:
-            for info in updated.values():
-                producer_state.update(info)
-            for txn in completed:
-                segment.update_txn_index(txn, producer_state.last_stable_offset(txn))
-                producer_state.complete_txn(txn)
-        producer_state.map_end_offset = end_offset
-        if producer_batches:
-            self._maybe_increment_first_unstable_offset()
-        if end_offset - self.recovery_point >= self.config.flush_messages:
+            self._apply_producer_updates(segment, updated, completed)
+        if end_offset - self.recovery_point >= config.flush_messages:
             self.flush()
         return AppendInfo(
             first_offset,
@@ -646,22 +652,53 @@ class Log:
             epoch if epoch >= 0 else None,
         )
 
+    def _apply_producer_updates(
+        self,
+        segment: LogSegment,
+        updated: dict[int, ProducerAppendInfo],
+        completed: list[CompletedTxn],
+    ) -> None:
+        """Commit what the append's producer batches changed, once they are in the log."""
+        producer_state = self.producer_state
+        # Only a transaction that starts or ends can move the first unstable offset.
+        transactions_changed = bool(completed)
+        for info in updated.values():
+            producer_state.update(info)
+            if info.started_transactions:
+                transactions_changed = True
+        for txn in completed:
+            segment.update_txn_index(txn, producer_state.last_stable_offset(txn))
+            producer_state.complete_txn(txn)
+        if transactions_changed:
+            self._maybe_increment_first_unstable_offset()
+
     def _analyze_producer_state(
         self,
-        view: memoryview,
-        producer_batches: list[tuple[int, int, tuple[int, ...]]],
+        view: bytearray | memoryview,
+        producer_batches: list[tuple[int, int, int, tuple[int, ...]]],
         origin: AppendOrigin,
         updated: dict[int, ProducerAppendInfo],
         completed: list[CompletedTxn],
     ) -> BatchMetadata | None:
         """Check each producer batch; returns the earlier batch if this one is a retry."""
         state = self.producer_state
-        check_duplicates = origin is AppendOrigin.CLIENT
-        for position, size, fields in producer_batches:
-            (base_offset, _, _, _, _, attributes, delta, _, max_timestamp, producer_id) = fields[
-                :10
-            ]
-            producer_epoch, base_sequence = fields[PRODUCER_EPOCH], fields[BASE_SEQUENCE]
+        check_duplicates = origin is _CLIENT
+        for position, size, base_offset, fields in producer_batches:
+            (
+                _,
+                _,
+                _,
+                _,
+                _,
+                attributes,
+                delta,
+                _,
+                max_timestamp,
+                producer_id,
+                producer_epoch,
+                base_sequence,
+                _,
+            ) = fields
             last_sequence = -1 if base_sequence < 0 else (base_sequence + delta) & 0x7FFFFFFF
             if check_duplicates:
                 entry = state.producers.get(producer_id)
@@ -778,7 +815,7 @@ class Log:
                 f"offset {self.log_start_offset}"
             )
         if isolation is FetchIsolation.LOG_END:
-            max_offset = self._next_offset_metadata
+            max_offset = self.log_end_offset_metadata
         elif isolation is FetchIsolation.HIGH_WATERMARK:
             max_offset = self._fetch_high_watermark_metadata()
         else:
@@ -800,12 +837,12 @@ class Log:
         max_offset: LogOffsetMetadata,
         include_aborted: bool,
     ) -> tuple[LogOffsetMetadata, FileRegion, bool, list[AbortedTxn] | None]:
-        end = self._next_offset_metadata
+        end_offset = self._log_end_offset
         segment = self.segments.floor(start_offset)
-        if start_offset > end.message_offset or segment is None:
+        if start_offset > end_offset or segment is None:
             raise OffsetOutOfRangeError(
                 f"offset {start_offset} of {self.topic_partition} is past the log end "
-                f"offset {end.message_offset}"
+                f"offset {end_offset}"
             )
         empty_aborted: list[AbortedTxn] | None = [] if include_aborted else None
         if start_offset == max_offset.message_offset:
@@ -834,7 +871,7 @@ class Log:
                 return found.offset_metadata, found.region, found.first_entry_incomplete, aborted
             segment = self.segments.higher(segment.base_offset)
         # Every offset from start_offset on was removed (compaction): an empty read.
-        return self._next_offset_metadata, _EMPTY_REGION, False, empty_aborted
+        return self.log_end_offset_metadata, _EMPTY_REGION, False, empty_aborted
 
     def _aborted_transactions_for(
         self, start_offset: int, segment: LogSegment, found: SegmentRead
@@ -999,7 +1036,7 @@ class Log:
         self.log_start_offset = min(target_offset, self.log_start_offset)
         self._rebuild_producer_state(target_offset)
         if self.high_watermark >= self.log_end_offset:
-            self._update_high_watermark_metadata(self._next_offset_metadata)
+            self._update_high_watermark_metadata(self.log_end_offset_metadata)
         return True
 
     def truncate_fully_and_start_at(

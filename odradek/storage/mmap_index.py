@@ -57,7 +57,14 @@ class MmapIndex:
         fd = os.open(path, flags, 0o644)
         try:
             if newly_created:
-                os.ftruncate(fd, max_index_size // entry * entry)
+                try:
+                    # Reserve the blocks, not just the size: a write through the map into
+                    # a hole the disk cannot fill would kill the process with SIGBUS,
+                    # where a full disk must only fail the append.
+                    os.posix_fallocate(fd, 0, max_index_size // entry * entry)
+                except OSError:
+                    os.unlink(path)
+                    raise
             self.length = os.fstat(fd).st_size
             self._map(fd)
         finally:
@@ -95,7 +102,10 @@ class MmapIndex:
             self._mmap = None
         fd = os.open(self.path, os.O_RDWR)
         try:
-            os.ftruncate(fd, rounded)
+            if rounded > os.fstat(fd).st_size:
+                os.posix_fallocate(fd, 0, rounded)  # reserve blocks, as on creation
+            else:
+                os.ftruncate(fd, rounded)
             self.length = rounded
             self._map(fd)
         finally:
@@ -116,23 +126,24 @@ class MmapIndex:
         self.truncate_to_entries(0)
         self.resize(self.max_index_size)
 
-    def rebuild(self, packed: bytes | bytearray) -> None:
-        """Hold exactly the entries in ``packed`` (whole entries, in order), trimmed.
+    @staticmethod
+    def write_file(path: Path, packed: bytes) -> None:
+        """Make the index file ``path`` hold exactly ``packed`` (whole entries), trimmed.
 
-        Used by recovery. The file is written only if it differs: a segment whose index
-        was already right (the usual case) keeps its pages untouched.
+        Recovery's way to rebuild an index: through the file, not a mapping (on a virtual
+        machine a page fault costs tens of microseconds), and writing only if the content
+        differs, so that an index that was already right keeps its pages untouched. The
+        index is mapped when it is next opened.
         """
         size = len(packed)
-        mm = self._mmap
-        if not (mm is not None and self.length >= size and mm[:size] == packed):
-            if self.length < size:
-                self.resize(size)
-            if size:
-                assert self._mmap is not None
-                self._mmap[:size] = packed
-        self.entries = size // self.ENTRY_SIZE
-        self.resize(size)
-        self._after_resize()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.pread(fd, size, 0) != packed:
+                os.pwrite(fd, packed, 0)
+            if os.fstat(fd).st_size != size:
+                os.ftruncate(fd, size)
+        finally:
+            os.close(fd)
 
     def truncate_to_entries(self, entries: int) -> None:
         self.entries = entries

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from odradek.storage.mmap_index import CorruptIndexError, MmapIndex
 
 _ENTRY = struct.Struct(">ii")
+_PACK_INTO = _ENTRY.pack_into
 
 
 class OffsetPosition(NamedTuple):
@@ -77,24 +78,26 @@ class OffsetIndex(MmapIndex):
         return None if slot < 0 else self._entry(slot).offset
 
     def append(self, offset: int, position: int) -> None:
-        if self.entries >= self.max_entries:
-            raise ValueError(f"append to a full index ({self.entries} entries) {self.path}")
-        if self.entries and offset <= self.last_offset:
+        entries = self.entries
+        if entries >= self.max_entries:
+            raise ValueError(f"append to a full index ({entries} entries) {self.path}")
+        if entries and offset <= self.last_offset:
             raise ValueError(
                 f"offset {offset} is not above the last indexed offset {self.last_offset}"
             )
-        assert self._mmap is not None
-        _ENTRY.pack_into(self._mmap, self.entries * 8, offset - self.base_offset, position)
-        self.entries += 1
+        mm = self._mmap
+        assert mm is not None
+        _PACK_INTO(mm, entries * 8, offset - self.base_offset, position)
+        self.entries = entries + 1
         self.last_offset = offset
 
-    def rebuild_entries(self, entries: list[tuple[int, int]]) -> None:
-        """Make the index exactly ``(offset, position)`` entries (see :meth:`rebuild`)."""
-        packed = bytearray(8 * len(entries))
-        pack, base = _ENTRY.pack_into, self.base_offset
-        for i, (offset, position) in enumerate(entries):
-            pack(packed, i * 8, offset - base, position)
-        self.rebuild(packed)
+    @staticmethod
+    def pack_entries(base_offset: int, flat: list[int]) -> bytes:
+        """The index bytes for ``flat``: absolute offset, position, offset, position, ..."""
+        count = len(flat) // 2
+        relative = flat.copy()
+        relative[0::2] = [offset - base_offset for offset in flat[0::2]]
+        return struct.pack(f">{2 * count}i", *relative)
 
     def truncate_to(self, offset: int) -> None:
         """Remove the entries for offsets >= ``offset``."""

@@ -31,6 +31,7 @@ The state is rebuilt on load from the newest ``.snapshot`` file plus the batches
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from collections import deque
 from collections.abc import Iterable
@@ -61,6 +62,12 @@ class AppendOrigin(enum.Enum):
     RAFT_LEADER = "raft_leader"  # the metadata log's leader: offsets are already assigned
 
 
+# Looking a member up on an Enum class goes through EnumType.__getattr__ (slow in 3.11),
+# and the checks below run for every batch of an idempotent producer.
+_CLIENT = AppendOrigin.CLIENT
+_REPLICATION = AppendOrigin.REPLICATION
+
+
 def decrement_sequence(sequence: int, decrement: int) -> int:
     """``sequence - decrement`` on Kafka's wrapping 31-bit sequence numbers."""
     if sequence < decrement:
@@ -85,7 +92,12 @@ class BatchMetadata(NamedTuple):
         return self.last_offset - self.offset_delta
 
 
-@dataclass
+#: Builds a :class:`BatchMetadata` without the Python-level ``__new__`` that NamedTuple
+#: generates: one is made for every batch of an idempotent producer.
+_new_batch_metadata = functools.partial(tuple.__new__, BatchMetadata)
+
+
+@dataclass(slots=True)
 class ProducerStateEntry:
     producer_id: int
     producer_epoch: int = NO_PRODUCER_EPOCH
@@ -93,7 +105,7 @@ class ProducerStateEntry:
     last_timestamp: int = NO_TIMESTAMP
     current_txn_first_offset: int | None = None
     batches: deque[BatchMetadata] = field(
-        default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN)
+        default_factory=functools.partial(deque, maxlen=NUM_BATCHES_TO_RETAIN)
     )
 
     @property
@@ -134,13 +146,15 @@ class ProducerStateEntry:
     def add_batch(
         self, epoch: int, last_seq: int, last_offset: int, offset_delta: int, timestamp: int
     ) -> None:
-        self.maybe_update_producer_epoch(epoch)
-        self.batches.append(BatchMetadata(last_seq, last_offset, offset_delta, timestamp))
+        if self.producer_epoch != epoch:
+            self.maybe_update_producer_epoch(epoch)
+        self.batches.append(_new_batch_metadata((last_seq, last_offset, offset_delta, timestamp)))
         self.last_timestamp = timestamp
 
     def update(self, other: ProducerStateEntry) -> None:
         """Fold in the changes an append made to a copy of this entry."""
-        self.maybe_update_producer_epoch(other.producer_epoch)
+        if self.producer_epoch != other.producer_epoch:
+            self.maybe_update_producer_epoch(other.producer_epoch)
         self.batches.extend(other.batches)
         self.coordinator_epoch = other.coordinator_epoch
         self.current_txn_first_offset = other.current_txn_first_offset
@@ -191,7 +205,7 @@ class ProducerAppendInfo:
         self.started_transactions: list[TxnMetadata] = []
 
     def _check_producer_epoch(self, epoch: int, offset: int) -> None:
-        if epoch < self.updated.producer_epoch and self.origin is not AppendOrigin.REPLICATION:
+        if epoch < self.updated.producer_epoch and self.origin is not _REPLICATION:
             raise InvalidProducerEpochError(
                 f"epoch {epoch} of producer {self.producer_id} at offset {offset} in "
                 f"{self.topic_partition} is below the last seen epoch "
@@ -207,15 +221,16 @@ class ProducerAppendInfo:
                     f"{first_seq} (offset {offset}) in {self.topic_partition}; it must be 0"
                 )
             return
-        if not updated.is_empty:
-            current_last = updated.last_seq
-        elif epoch == self.current.producer_epoch:
-            current_last = self.current.last_seq
+        current = self.current
+        # A producer whose state was removed (retention, DeleteRecords) may go on anywhere.
+        if current.producer_epoch == NO_PRODUCER_EPOCH:
+            return
+        if updated.batches:
+            current_last = updated.batches[-1].last_seq
+        elif epoch == current.producer_epoch:
+            current_last = current.last_seq
         else:
             current_last = NO_SEQUENCE
-        # A producer whose state was removed (retention, DeleteRecords) may go on anywhere.
-        if self.current.producer_epoch == NO_PRODUCER_EPOCH:
-            return
         if not (first_seq == current_last + 1 or (first_seq == 0 and current_last == INT32_MAX)):
             raise OutOfOrderSequenceError(
                 f"out of order sequence {first_seq} from producer {self.producer_id} at offset "
@@ -232,17 +247,19 @@ class ProducerAppendInfo:
         last_offset: int,
         is_transactional: bool,
     ) -> None:
-        self._check_producer_epoch(epoch, first_offset)
-        if self.origin is AppendOrigin.CLIENT:
-            self._check_sequence(epoch, first_seq, first_offset)
         updated = self.updated
+        if epoch < updated.producer_epoch:
+            self._check_producer_epoch(epoch, first_offset)
+        if self.origin is _CLIENT:
+            self._check_sequence(epoch, first_seq, first_offset)
         updated.add_batch(epoch, last_seq, last_offset, last_offset - first_offset, max_timestamp)
-        if updated.current_txn_first_offset is not None and not is_transactional:
-            raise InvalidTxnStateError(
-                f"non-transactional batch from producer {self.producer_id} at offset "
-                f"{first_offset} in {self.topic_partition} while its transaction is open"
-            )
-        if updated.current_txn_first_offset is None and is_transactional:
+        if updated.current_txn_first_offset is not None:
+            if not is_transactional:
+                raise InvalidTxnStateError(
+                    f"non-transactional batch from producer {self.producer_id} at offset "
+                    f"{first_offset} in {self.topic_partition} while its transaction is open"
+                )
+        elif is_transactional:
             updated.current_txn_first_offset = first_offset
             self.started_transactions.append(TxnMetadata(self.producer_id, first_offset))
 
@@ -251,10 +268,7 @@ class ProducerAppendInfo:
     ) -> CompletedTxn | None:
         self._check_producer_epoch(epoch, offset)
         updated = self.updated
-        if (
-            updated.coordinator_epoch > coordinator_epoch
-            and self.origin is not AppendOrigin.REPLICATION
-        ):
+        if updated.coordinator_epoch > coordinator_epoch and self.origin is not _REPLICATION:
             raise TransactionCoordinatorFencedError(
                 f"marker from coordinator epoch {coordinator_epoch} for producer "
                 f"{self.producer_id} at offset {offset} in {self.topic_partition}; "

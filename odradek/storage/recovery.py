@@ -210,21 +210,29 @@ class LogLoader:
                     roll_jitter_ms=self.config.random_segment_jitter(),
                 )
                 if base in must_recover or prefix + log_files.INDEX_SUFFIX not in present:
-                    self._recover_segment(segment)
+                    self._recover_segment(segment, self._recovery_state())
                 else:
                     try:
                         segment.sanity_check(time_index_new)
                     except (FileNotFoundError, CorruptIndexError):
-                        self._recover_segment(segment)
+                        self._recover_segment(segment, self._recovery_state())
                 self.segments.add(segment)
 
-    def _recover_segment(self, segment: LogSegment) -> int:
-        """Recover one segment with producer state rebuilt up to its base offset."""
-        state = ProducerStateManager(
+    def _recovery_state(self) -> ProducerStateManager:
+        """A producer state of its own for recovering segments (the log's stays empty)."""
+        return ProducerStateManager(
             self.directory,
             self.producer_state.topic_partition,
             self.producer_state.producer_id_expiration_ms,
         )
+
+    def _recover_segment(self, segment: LogSegment, state: ProducerStateManager) -> int:
+        """Recover one segment with ``state`` rebuilt up to its base offset.
+
+        Recovering segments in order, one state serves them all: the state the previous
+        segment's recovery left already ends at this segment's base offset, so the
+        rebuild keeps it instead of loading the snapshot just written.
+        """
         rebuild_producer_state(
             state,
             self.segments,
@@ -245,9 +253,10 @@ class LogLoader:
         """Returns ``(recovery point, next offset)``."""
         if not self.had_clean_shutdown:
             unflushed = self.segments.range(self.recovery_point_checkpoint, 2**63 - 1)
+            state = self._recovery_state()
             for i, segment in enumerate(unflushed):
                 try:
-                    truncated = self._recover_segment(segment)
+                    truncated = self._recover_segment(segment, state)
                 except OSError:
                     truncated = segment.truncate_to(segment.base_offset)
                 if truncated > 0:

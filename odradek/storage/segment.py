@@ -130,8 +130,10 @@ class LogSegment:
         self.created = time_ms()
         # Timestamp of the first batch: the clock for time-based rolling (None: not read).
         self.rolling_based_timestamp: int | None = None
-        # Largest timestamp in the segment and the last offset of its batch (None: unknown).
-        self._max_timestamp_and_offset: TimestampOffset | None = None
+        # Largest timestamp in the segment (None: not known yet, the time index has it) and
+        # the last offset of its batch. Two ints, not a tuple: appends update them.
+        self._max_timestamp: int | None = None
+        self._offset_of_max_timestamp = base_offset
         self.bytes_since_last_index_entry = 0
 
     @classmethod
@@ -247,14 +249,16 @@ class LogSegment:
         if physical == 0:
             self.rolling_based_timestamp = placements[0][3]
         log.append(data)
-        max_so_far = self._max_timestamp_and_offset or self.max_timestamp_and_offset_so_far()
-        max_timestamp_so_far = max_so_far[0]
+        max_timestamp = self._max_timestamp
+        if max_timestamp is None:
+            max_timestamp = self.max_timestamp_and_offset_so_far()[0]
+        offset_of_max = self._offset_of_max_timestamp
         interval = self.index_interval_bytes
         since = self.bytes_since_last_index_entry
-        for position, size, batch_last_offset, max_timestamp in placements:
-            if max_timestamp > max_timestamp_so_far:
-                max_timestamp_so_far = max_timestamp
-                max_so_far = TimestampOffset(max_timestamp, batch_last_offset)
+        for position, size, batch_last_offset, batch_max_timestamp in placements:
+            if batch_max_timestamp > max_timestamp:
+                max_timestamp = batch_max_timestamp
+                offset_of_max = batch_last_offset
             if since > interval:
                 offset_index = self._offset_index or self.offset_index
                 time_index = self._time_index or self.time_index
@@ -265,11 +269,13 @@ class LogSegment:
                     and time_index.entries < time_index.max_entries - 1
                 ):
                     offset_index.append(batch_last_offset, physical + position)
-                    time_index.maybe_append(max_so_far[0], max_so_far[1])
+                    if max_timestamp > time_index.last_entry[0]:
+                        time_index.maybe_append(max_timestamp, offset_of_max)
                     since = 0
             since += size
         self.bytes_since_last_index_entry = since
-        self._max_timestamp_and_offset = max_so_far
+        self._max_timestamp = max_timestamp
+        self._offset_of_max_timestamp = offset_of_max
 
     def update_txn_index(self, completed: CompletedTxn, last_stable_offset: int) -> None:
         if completed.is_aborted:
@@ -283,14 +289,16 @@ class LogSegment:
             )
 
     def max_timestamp_and_offset_so_far(self) -> TimestampOffset:
-        known = self._max_timestamp_and_offset
-        if known is None:
-            known = self._max_timestamp_and_offset = self.time_index.last_entry
-        return known
+        timestamp = self._max_timestamp
+        if timestamp is None:
+            timestamp, self._offset_of_max_timestamp = self.time_index.last_entry
+            self._max_timestamp = timestamp
+        return TimestampOffset(timestamp, self._offset_of_max_timestamp)
 
     @property
     def max_timestamp_so_far(self) -> int:
-        return self.max_timestamp_and_offset_so_far().timestamp
+        timestamp = self._max_timestamp
+        return self.max_timestamp_and_offset_so_far()[0] if timestamp is None else timestamp
 
     # -- reading ----------------------------------------------------------------------
 
@@ -387,25 +395,26 @@ class LogSegment:
 
     def should_roll(
         self,
-        max_segment_ms: int,
-        max_segment_bytes: int,
+        config: LogConfig,
         max_timestamp_in_messages: int,
         max_offset_in_messages: int,
         messages_size: int,
-        now_ms: int,
     ) -> bool:
-        """Kafka's roll rule: the segment is full, old, out of index room or of offsets."""
+        """Kafka's roll rule: the segment is full, old, out of index room or of offsets.
+
+        The clock is read only when the segment's age cannot be told from timestamps.
+        """
         log = self._log
         size = self._size_when_closed if log is None else log.size
-        if size > max_segment_bytes - messages_size:
+        if size > config.segment_bytes - messages_size:
             return True
         if size > 0:
             first = self.rolling_based_timestamp
             if first is not None and first >= 0:
                 waited = max_timestamp_in_messages - first  # the usual case, inlined
             else:
-                waited = self.time_waited_for_roll(now_ms, max_timestamp_in_messages)
-            if waited > max_segment_ms - self.roll_jitter_ms:
+                waited = self.time_waited_for_roll(self._time_ms(), max_timestamp_in_messages)
+            if waited > config.segment_ms - self.roll_jitter_ms:
                 return True
         offset_index = self._offset_index or self.offset_index
         time_index = self._time_index or self.time_index
@@ -452,22 +461,23 @@ class LogSegment:
         Every batch's CRC is checked; producer state and the leader epoch cache are
         replayed from the batches. Returns the number of bytes truncated.
         """
-        offset_index = self.offset_index
-        time_index = self.time_index
+        # The indexes are rewritten through their files and mapped again when next used.
+        self._close_indexes()
         self.txn_index.reset()
         log = self.log
-        self._max_timestamp_and_offset = None
+        self._max_timestamp = None
         max_timestamp, offset_of_max_timestamp = NO_TIMESTAMP, self.base_offset
         valid_bytes = 0
         last_index_entry = 0
         interval = self.index_interval_bytes
-        index_room = min(self.max_index_size // 8, self.max_index_size // 12 - 1)
-        # Entries are collected, then the indexes made to hold exactly them (written only
-        # where they differ from what the files already hold).
-        offset_entries: list[tuple[int, int]] = []
-        time_entries: list[tuple[int, int]] = []
+        index_room = max(0, min(self.max_index_size // 8, self.max_index_size // 12 - 1))
+        # Entries are collected (flat: offset, position, offset, ...; timestamp, offset, ...),
+        # then the index files made to hold exactly them.
+        offset_entries: list[int] = []
+        time_entries: list[int] = []
         last_indexed_timestamp = NO_TIMESTAMP
-        latest_epoch = -1 if leader_epochs is None else leader_epochs.latest_epoch()
+        # Without a cache to feed, no epoch counts as new.
+        latest_epoch = INT32_MAX if leader_epochs is None else leader_epochs.latest_epoch()
         if latest_epoch is None:
             latest_epoch = -1
         # The base offset field is outside the CRC: offsets that go backwards or leave the
@@ -475,41 +485,60 @@ class LogSegment:
         next_expected = self.base_offset
         max_last_offset = self.base_offset + INT32_MAX
         try:
-            for position, fields in log.raw_batches(0, validate=True):
-                (base_offset, length, epoch, _, _, _, delta, _, batch_max_ts, pid, _, _, _) = fields
-                last_offset = base_offset + delta
-                if base_offset < next_expected or last_offset > max_last_offset or delta < 0:
-                    break
-                next_expected = last_offset + 1
-                if batch_max_ts > max_timestamp:
-                    max_timestamp, offset_of_max_timestamp = batch_max_ts, last_offset
-                # The same rule as append: an entry once more than the interval was written.
-                if valid_bytes - last_index_entry > interval and len(offset_entries) < index_room:
-                    offset_entries.append((last_offset, valid_bytes))
-                    if max_timestamp > last_indexed_timestamp:
-                        time_entries.append((max_timestamp, offset_of_max_timestamp))
-                        last_indexed_timestamp = max_timestamp
-                    last_index_entry = valid_bytes
-                valid_bytes = position + length + LOG_OVERHEAD
-                if epoch > latest_epoch and leader_epochs is not None:
-                    leader_epochs.assign(epoch, base_offset)
-                    latest_epoch = epoch
-                if pid != NO_PRODUCER_ID:
-                    self._replay_producer_batch(producer_state, position, fields)
+            # The batches come a block at a time, CRCs checked: this loop does only what
+            # each batch adds to the indexes, the epoch cache and the producer state.
+            for block in log.checked_batch_blocks():
+                for position, fields in block:
+                    (base_offset, length, epoch, _, _, _, delta, _, batch_max_ts, pid, _, _, _) = (
+                        fields
+                    )
+                    last_offset = base_offset + delta
+                    if base_offset < next_expected or last_offset > max_last_offset or delta < 0:
+                        raise CorruptRecordError(f"batch at {position} is out of order", position)
+                    next_expected = last_offset + 1
+                    if batch_max_ts > max_timestamp:
+                        max_timestamp, offset_of_max_timestamp = batch_max_ts, last_offset
+                    # The same rule as append: an entry once more than the interval was written.
+                    if valid_bytes - last_index_entry > interval and index_room:
+                        offset_entries += (last_offset, valid_bytes)
+                        index_room -= 1
+                        if max_timestamp > last_indexed_timestamp:
+                            time_entries += (max_timestamp, offset_of_max_timestamp)
+                            last_indexed_timestamp = max_timestamp
+                        last_index_entry = valid_bytes
+                    valid_bytes = position + length + LOG_OVERHEAD
+                    if epoch > latest_epoch:
+                        assert leader_epochs is not None
+                        leader_epochs.assign(epoch, base_offset)
+                        latest_epoch = epoch
+                    if pid != NO_PRODUCER_ID:
+                        self._replay_producer_batch(producer_state, position, fields)
         except CorruptRecordError:
             pass  # everything from the bad batch on is cut below
         # A segment closed normally ends with its largest timestamp in the time index.
         if max_timestamp > last_indexed_timestamp:
-            time_entries.append((max_timestamp, offset_of_max_timestamp))
-        offset_index.rebuild_entries(offset_entries)
-        time_index.rebuild_entries(time_entries)
+            time_entries += (max_timestamp, offset_of_max_timestamp)
+        base = self.base_offset
+        OffsetIndex.write_file(
+            self.offset_index_path, OffsetIndex.pack_entries(base, offset_entries)
+        )
+        TimeIndex.write_file(self.time_index_path, TimeIndex.pack_entries(base, time_entries))
         if next_expected > self.base_offset:
             producer_state.update_map_end_offset(next_expected)
         truncated = log.size - valid_bytes
         log.truncate_to(valid_bytes)
-        self._max_timestamp_and_offset = TimestampOffset(max_timestamp, offset_of_max_timestamp)
+        self._max_timestamp = max_timestamp
+        self._offset_of_max_timestamp = offset_of_max_timestamp
         self.bytes_since_last_index_entry = valid_bytes - last_index_entry
         return truncated
+
+    def _close_indexes(self) -> None:
+        if self._offset_index is not None:
+            self._offset_index.close_handler()
+            self._offset_index = None
+        if self._time_index is not None:
+            self._time_index.close_handler()
+            self._time_index = None
 
     def _replay_producer_batch(
         self, producer_state: ProducerStateManager, position: int, fields: tuple[int, ...]
@@ -566,9 +595,9 @@ class LogSegment:
             self.created = self._time_ms()
             self.rolling_based_timestamp = None
         self.bytes_since_last_index_entry = 0
-        self._max_timestamp_and_offset = None
+        self._max_timestamp = None
         if self.max_timestamp_so_far >= 0:
-            self._max_timestamp_and_offset = self._read_largest_timestamp()
+            self._max_timestamp, self._offset_of_max_timestamp = self._read_largest_timestamp()
         return removed
 
     def _read_largest_timestamp(self) -> TimestampOffset:
@@ -616,8 +645,10 @@ class LogSegment:
 
     def close(self) -> None:
         """Close cleanly: write the final time index entry and trim the indexes."""
-        if self._max_timestamp_and_offset is not None and self._time_index is not None:
-            self._time_index.maybe_append(*self._max_timestamp_and_offset, skip_full_check=True)
+        if self._max_timestamp is not None and self._time_index is not None:
+            self._time_index.maybe_append(
+                self._max_timestamp, self._offset_of_max_timestamp, skip_full_check=True
+            )
         if self._offset_index is not None:
             self._offset_index.close()
         if self._time_index is not None:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from odradek.storage.mmap_index import CorruptIndexError, MmapIndex
 
 _ENTRY = struct.Struct(">qi")
+_PACK_INTO = _ENTRY.pack_into
 
 NO_TIMESTAMP = -1
 
@@ -75,27 +76,34 @@ class TimeIndex(MmapIndex):
 
     def maybe_append(self, timestamp: int, offset: int, skip_full_check: bool = False) -> None:
         """Add ``(timestamp, offset)`` if the timestamp is larger than the last entry's."""
-        if not skip_full_check and self.is_full():
-            raise ValueError(f"append to a full time index ({self.entries} entries) {self.path}")
+        entries = self.entries
+        if not skip_full_check and entries >= self.max_entries - 1:
+            raise ValueError(f"append to a full time index ({entries} entries) {self.path}")
         last_timestamp, last_offset = self.last_entry
-        if self.entries and offset < last_offset:
-            raise ValueError(f"offset {offset} is below the last time-indexed offset {last_offset}")
-        if self.entries and timestamp < last_timestamp:
-            raise ValueError(f"timestamp {timestamp} is below the last indexed {last_timestamp}")
+        if entries:
+            if offset < last_offset:
+                raise ValueError(
+                    f"offset {offset} is below the last time-indexed offset {last_offset}"
+                )
+            if timestamp < last_timestamp:
+                raise ValueError(
+                    f"timestamp {timestamp} is below the last indexed {last_timestamp}"
+                )
         # Equal timestamps add nothing: closing a segment twice appends its final entry once.
         if timestamp > last_timestamp:
-            assert self._mmap is not None
-            _ENTRY.pack_into(self._mmap, self.entries * 12, timestamp, offset - self.base_offset)
-            self.entries += 1
+            mm = self._mmap
+            assert mm is not None
+            _PACK_INTO(mm, entries * 12, timestamp, offset - self.base_offset)
+            self.entries = entries + 1
             self.last_entry = TimestampOffset(timestamp, offset)
 
-    def rebuild_entries(self, entries: list[tuple[int, int]]) -> None:
-        """Make the index exactly ``(timestamp, offset)`` entries (see :meth:`rebuild`)."""
-        packed = bytearray(12 * len(entries))
-        pack, base = _ENTRY.pack_into, self.base_offset
-        for i, (timestamp, offset) in enumerate(entries):
-            pack(packed, i * 12, timestamp, offset - base)
-        self.rebuild(packed)
+    @staticmethod
+    def pack_entries(base_offset: int, flat: list[int]) -> bytes:
+        """The index bytes for ``flat``: timestamp, absolute offset, timestamp, ..."""
+        count = len(flat) // 2
+        relative = flat.copy()
+        relative[1::2] = [offset - base_offset for offset in flat[1::2]]
+        return struct.pack(">" + "qi" * count, *relative)
 
     def truncate_to(self, offset: int) -> None:
         """Remove the entries for offsets >= ``offset``."""
