@@ -131,10 +131,15 @@ def test_killing_the_active_controller_elects_another_and_loses_nothing(
     old_leader = cluster.node(before.leader_id)
 
     old_leader.kill()
+    # A new leader knows its high watermark only once a record of its own epoch commits.
     wait_for(
         cluster,
-        lambda: (s := quorum_status(cluster)) is not None and s.leader_id != old_leader.node_id,
-        "a new leader after SIGKILL of the active controller",
+        lambda: (
+            (s := quorum_status(cluster)) is not None
+            and s.leader_id != old_leader.node_id
+            and s.high_watermark >= before.high_watermark
+        ),
+        "a new leader, with everything committed before, after SIGKILL of the active controller",
     )
     after = status(cluster)
     assert after.epoch > before.epoch
