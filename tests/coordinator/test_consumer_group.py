@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from odradek.coordinator.group import GroupCoordinatorConfig
+from odradek.coordinator.group.config import MigrationPolicy
 from odradek.coordinator.group.consumer.group import ConsumerGroupState
 from odradek.coordinator.group.consumer.member import MemberState
 from odradek.protocol.errors import ErrorCode
@@ -300,10 +301,10 @@ def test_an_empty_classic_group_becomes_a_consumer_group_and_back() -> None:
     assert reloaded.consumer_group("g") is None
 
 
-def test_groups_of_the_other_protocol_with_members_refuse() -> None:
-    h = ShardDriver()
-    _join(h, group="new")
-    assert h.reply(h.join("new", version=3)).error_code == ErrorCode.INCONSISTENT_GROUP_PROTOCOL
+def test_groups_of_the_other_protocol_with_members_refuse_without_migration() -> None:
+    h = ShardDriver(
+        config=GroupCoordinatorConfig(consumer_migration_policy=MigrationPolicy.DISABLED)
+    )
     h.join("old", version=3)
     h.advance(5_000)
     assert h.reply(h.consumer_heartbeat("old", topics=["t"])).error_code == (

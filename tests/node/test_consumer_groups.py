@@ -373,6 +373,56 @@ def test_static_member_returns_without_a_rebalance(
     wait_for(lambda: consumed_all([returned, *others], values(produced)), "every record")
 
 
+# --- online migration between the two protocols ---------------------------------------
+
+MIGRATION_SCENARIOS = [
+    pytest.param({**CLASSIC_LIBRDKAFKA, "partition.assignment.strategy": "range"}, id="eager"),
+    pytest.param(
+        {**CLASSIC_LIBRDKAFKA, "partition.assignment.strategy": "cooperative-sticky"},
+        id="cooperative-sticky",
+    ),
+]
+
+
+@pytest.mark.parametrize("classic", MIGRATION_SCENARIOS)
+def test_a_group_upgrades_to_the_consumer_protocol_and_back(
+    node: OdradekNode, topic: str, members: Callable[..., Member], classic: dict[str, Any]
+) -> None:
+    """Classic members carry on while a consumer-protocol member joins, and after it leaves."""
+    create_topic(node.bootstrap, topic)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    first, second = (members(node, "confluent-kafka", topic, group, classic) for _ in range(2))
+    wait_for(lambda: balanced([first, second]), "two classic members to share the partitions")
+    assert describe_group(node.bootstrap, group).type.name == "CLASSIC"
+    produced = batch("classic")
+    produce(node.bootstrap, topic, produced)
+    wait_for(lambda: consumed_all([first, second], values(produced)), "the classic batch")
+
+    # A member speaking the consumer protocol joins: the group becomes a consumer
+    # group and the server assignor shares the partitions among all three.
+    upgraded = members(node, "confluent-kafka", topic, group, {"group.protocol": "consumer"})
+    everyone = [first, second, upgraded]
+    wait_for(lambda: balanced(everyone), "three members of both protocols to share partitions")
+    described = describe_group(node.bootstrap, group)
+    assert (described.type.name, len(described.members)) == ("CONSUMER", 3)
+    mixed = batch("mixed")
+    produce(node.bootstrap, topic, mixed)
+    produced += mixed
+    wait_for(lambda: consumed_all(everyone, values(mixed)), "the batch of the mixed group")
+
+    # It leaves: the group is classic again and its two members share everything.
+    upgraded.leave()
+    wait_for(lambda: balanced([first, second]), "the classic members to take everything back")
+    assert describe_group(node.bootstrap, group).type.name == "CLASSIC"
+    after = batch("downgraded")
+    produce(node.bootstrap, topic, after)
+    produced += after
+    wait_for(lambda: consumed_all(everyone, values(produced)), "every record")
+    for member in (first, second):
+        member.leave()
+    assert committed(node.bootstrap, group, topic) == end_offsets(node.bootstrap, topic)
+
+
 # --- kafkajs and the Java client --------------------------------------------------------
 
 
@@ -552,6 +602,56 @@ def test_program_members_join_leave_crash_and_return(
         after_return = batch("after-return")
         produce(node.bootstrap, topic, after_return)
         produced += after_return
+        wait_for(consumed(values(produced)), "every record")
+    finally:
+        for m in started:
+            m.close()
+
+
+@pytest.mark.java
+def test_java_members_migrate_between_the_protocols(
+    node: OdradekNode, topic: str, tmp_path: Path
+) -> None:
+    """Java's classic consumers with a Java consumer-protocol member, which then crashes."""
+    create_topic(node.bootstrap, topic)
+    group = f"group-{uuid.uuid4().hex[:8]}"
+    classic = {
+        **JAVA_CLASSIC,
+        "partition.assignment.strategy": (
+            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+        ),
+    }
+    started: list[ProgramMember] = []
+
+    def member(config: Mapping[str, Any]) -> ProgramMember:
+        started.append(ProgramMember("java", node, topic, group, config, 600.0, tmp_path))
+        return started[-1]
+
+    def shared_by(size: int, kind: str) -> Callable[[], bool]:
+        def check() -> bool:
+            shared = group_shares_partitions(node.bootstrap, group, size)
+            return shared and describe_group(node.bootstrap, group).type.name == kind
+
+        return check
+
+    def consumed(expected: set[str]) -> Callable[[], bool]:
+        return lambda: expected <= set().union(*(m.values() for m in started))
+
+    try:
+        member(classic), member(classic)
+        wait_for(shared_by(2, "CLASSIC"), "two classic members to share the partitions")
+        upgraded = member({"group.protocol": "consumer"})
+        wait_for(shared_by(3, "CONSUMER"), "the upgraded group to share the partitions")
+        produced = batch("mixed")
+        produce(node.bootstrap, topic, produced)
+        wait_for(consumed(values(produced)), "the batch of the mixed group")
+
+        # Its session runs out: the group is classic again.
+        upgraded.crash()
+        wait_for(shared_by(2, "CLASSIC"), "the downgraded group to share the partitions")
+        after = batch("downgraded")
+        produce(node.bootstrap, topic, after)
+        produced += after
         wait_for(consumed(values(produced)), "every record")
     finally:
         for m in started:

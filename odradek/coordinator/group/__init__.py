@@ -23,6 +23,12 @@ classic group's *stored* generation changes only by replay; a member of an
 interrupted rebalance finds it on the new coordinator and rejoins. A consumer group
 has no such in-flight state: every step of its rebalance is a record.
 
+A group can change protocol while it has members (KIP-848's online migration,
+:mod:`.consumer.migration`): a consumer group holds *classic members* that speak
+JoinGroup/SyncGroup (:mod:`.consumer.classic_members`) alongside members that speak
+ConsumerGroupHeartbeat, and converts back to a classic group when the last of the
+latter leaves.
+
 Commands answer through replies addressed to the request they answer
 (:class:`Caller` handle -> :class:`Reply`), so a JoinGroup parked until a
 rebalance completes is answered in the result of whatever completes it.

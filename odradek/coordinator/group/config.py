@@ -10,9 +10,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 _MINUTE_MS = 60_000
+
+
+class MigrationPolicy(Enum):
+    """``group.consumer.migration.policy``: which group conversions are allowed."""
+
+    DISABLED = "disabled"
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    BIDIRECTIONAL = "bidirectional"
+
+    @classmethod
+    def parse(cls, value: str) -> MigrationPolicy:
+        return cls(value.strip().lower())
+
+    @property
+    def allows_upgrade(self) -> bool:
+        return self in (MigrationPolicy.UPGRADE, MigrationPolicy.BIDIRECTIONAL)
+
+    @property
+    def allows_downgrade(self) -> bool:
+        return self in (MigrationPolicy.DOWNGRADE, MigrationPolicy.BIDIRECTIONAL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +66,9 @@ class GroupCoordinatorConfig:
     consumer_max_size: int = 2**31 - 1
     #: ``group.consumer.assignors``: the server-side assignors; the first is the default.
     consumer_assignors: tuple[str, ...] = ("uniform", "range")
+    #: ``group.consumer.migration.policy``: whether a classic group with members may
+    #: become a consumer group (upgrade) and back (downgrade).
+    consumer_migration_policy: MigrationPolicy = MigrationPolicy.BIDIRECTIONAL
 
     @classmethod
     def from_properties(cls, values: Mapping[str, Any]) -> GroupCoordinatorConfig:
@@ -84,6 +109,13 @@ class GroupCoordinatorConfig:
             consumer_max_size=get("group.consumer.max.size", default.consumer_max_size),
             consumer_assignors=_assignor_names(
                 values.get("group.consumer.assignors", default.consumer_assignors)
+            ),
+            consumer_migration_policy=MigrationPolicy.parse(
+                str(
+                    values.get(
+                        "group.consumer.migration.policy", default.consumer_migration_policy.value
+                    )
+                )
             ),
         )
 

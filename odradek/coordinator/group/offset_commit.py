@@ -9,7 +9,9 @@ Behaviour (Kafka's ``OffsetMetadataManager.commitOffset`` and the topic checks o
   (:meth:`.ClassicGroup.validate_offset_commit`): a member of the current generation,
   or anyone with generation -1 while the group is Empty. In a consumer group
   (:meth:`.ConsumerGroup.validate_offset_commit`) the "generation" is the member
-  epoch: another epoch is STALE_MEMBER_EPOCH, and members must use v9+. A commit with generation -1
+  epoch: another epoch is STALE_MEMBER_EPOCH, and members must use v9+ -- except
+  classic members (an online migration), which commit with any version and get
+  ILLEGAL_GENERATION for another epoch. A commit with generation -1
   to a group that does not exist creates a "simple" group (no protocol type). A
   commit with a generation to an unknown group is GROUP_ID_NOT_FOUND from v9 and
   ILLEGAL_GENERATION before. The error applies to every partition.

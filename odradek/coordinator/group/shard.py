@@ -142,9 +142,7 @@ class GroupCoordinatorShard:
         for group in self._state.groups.values():
             if isinstance(group, ConsumerGroup):
                 for consumer in group.members.values():
-                    consumer_fencing.schedule_session_timeout(
-                        ctx, group.group_id, consumer.member_id
-                    )
+                    consumer_fencing.schedule_session_timeout(ctx, group.group_id, consumer)
                     if consumer.state is MemberState.UNREVOKED_PARTITIONS:
                         consumer_fencing.schedule_revocation_timeout(ctx, group.group_id, consumer)
                 continue

@@ -13,6 +13,7 @@ Spec: ``clients/HeartbeatRequest.json``, ``clients/HeartbeatResponse.json``.
 
 from __future__ import annotations
 
+from odradek.coordinator.group.consumer import classic_members
 from odradek.coordinator.group.context import Context
 from odradek.coordinator.group.result import Caller
 from odradek.protocol.errors import ErrorCode, KafkaError
@@ -35,6 +36,9 @@ def heartbeat(ctx: Context, caller: Caller, request: HeartbeatRequest) -> None:
 def _heartbeat(ctx: Context, request: HeartbeatRequest) -> ErrorCode:
     if not request.group_id:
         return ErrorCode.INVALID_GROUP_ID
+    consumer_group = ctx.state.consumer_group(request.group_id)
+    if consumer_group is not None:
+        return classic_members.heartbeat(ctx, request, consumer_group)
     group = ctx.state.classic_group(request.group_id)
     if group is None:
         return ErrorCode.UNKNOWN_MEMBER_ID

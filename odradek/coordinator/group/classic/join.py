@@ -9,8 +9,8 @@ Behaviour (Kafka's ``GroupMetadataManager.classicGroupJoin*`` and the checks of
 * A join with an empty member id to an unknown group creates the group (an Empty
   group record is written); a join with a member id to an unknown group is
   UNKNOWN_MEMBER_ID. An empty consumer group (KIP-848) is replaced by a classic one;
-  a consumer group with members is INCONSISTENT_GROUP_PROTOCOL (Kafka lets classic
-  members join consumer groups; Odradek does not yet).
+  a consumer group with members takes the member in as a classic member
+  (:mod:`odradek.coordinator.group.consumer.classic_members`).
 * ``group.max.size``: a new member is refused with GROUP_MAX_SIZE_REACHED when the
   group is full (counting, during PreparingRebalance, the members that rejoined).
 * The member's protocol type must be the group's and one of its protocols must be
@@ -36,6 +36,7 @@ Spec: ``clients/JoinGroupRequest.json``, ``clients/JoinGroupResponse.json``.
 
 from __future__ import annotations
 
+from odradek.coordinator.group.consumer import classic_members
 from odradek.coordinator.group.consumer.records import group_tombstones
 from odradek.coordinator.group.context import Context
 from odradek.coordinator.group.records import group_metadata_record
@@ -96,9 +97,8 @@ class _Join:
         is_unknown_member = self.member_id == ""
         consumer_group = ctx.state.consumer_group(group_id)
         if consumer_group is not None and not consumer_group.is_empty:
-            # Members of a consumer group speak ConsumerGroupHeartbeat; a classic
-            # member cannot join them (Kafka's mixed groups are not supported).
-            self.reply_error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, self.member_id)
+            # A classic member of a consumer group (an online migration).
+            classic_members.join(ctx, self.caller, self.request, consumer_group)
             return
         group = ctx.state.classic_group(group_id)
         if group is None:

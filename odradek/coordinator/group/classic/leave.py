@@ -21,6 +21,7 @@ Spec: ``clients/LeaveGroupRequest.json``, ``clients/LeaveGroupResponse.json``.
 
 from __future__ import annotations
 
+from odradek.coordinator.group.consumer import classic_members
 from odradek.coordinator.group.context import Context
 from odradek.coordinator.group.result import Caller
 from odradek.protocol.errors import ErrorCode, KafkaError
@@ -55,6 +56,9 @@ def leave_group(ctx: Context, caller: Caller, request: LeaveGroupRequest) -> Non
 def _leave(ctx: Context, group_id: str, identities: list[MemberIdentity]) -> LeaveGroupResponse:
     if not group_id:
         return LeaveGroupResponse(error_code=ErrorCode.INVALID_GROUP_ID)
+    consumer_group = ctx.state.consumer_group(group_id)
+    if consumer_group is not None:
+        return classic_members.leave(ctx, consumer_group, identities)
     group = ctx.state.classic_group(group_id)
     if group is None:
         return LeaveGroupResponse(

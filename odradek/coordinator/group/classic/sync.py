@@ -19,6 +19,7 @@ Spec: ``clients/SyncGroupRequest.json``, ``clients/SyncGroupResponse.json``.
 
 from __future__ import annotations
 
+from odradek.coordinator.group.consumer import classic_members
 from odradek.coordinator.group.context import Context
 from odradek.coordinator.group.records import group_metadata_record
 from odradek.coordinator.group.result import Caller
@@ -41,6 +42,10 @@ def sync_group(ctx: Context, caller: Caller, request: SyncGroupRequest) -> None:
         request.protocol_type is None or request.protocol_name is None
     ):
         ctx.reply(caller, sync_response(error=ErrorCode.INCONSISTENT_GROUP_PROTOCOL))
+        return
+    consumer_group = ctx.state.consumer_group(request.group_id)
+    if consumer_group is not None and not consumer_group.is_empty:
+        classic_members.sync(ctx, caller, request, consumer_group)
         return
     group = ctx.state.classic_group(request.group_id)
     if group is None or group.is_empty:

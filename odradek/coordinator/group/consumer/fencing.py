@@ -3,20 +3,28 @@
 Kafka's ``consumerGroupFenceMember`` and the consumer group timers of
 ``GroupMetadataManager``. A member is *fenced* -- removed, its partitions released,
 the group epoch bumped so that the rest rebalance -- when it leaves (epoch -1), when
-it has not heartbeated for ``group.consumer.session.timeout.ms``, or when it was
+it has not heartbeated within its session timeout (``group.consumer.session.
+timeout.ms``, or the session timeout a classic member joined with), or when it was
 asked to revoke partitions and is still at the same epoch after its rebalance
-timeout. Removing a member writes tombstones for its current assignment, target and
+timeout. A classic member is also fenced when it does not rejoin within its
+rebalance timeout after being told to, or does not send SyncGroup within it after
+joining. Removing a member writes tombstones for its current assignment, target and
 subscription (in that order), the subscription metadata if what the group
 subscribes to shrank, and the new group epoch.
 
-Timer keys: ``("consumer-session", group, member)`` and
-``("consumer-revocation", group, member)``.
+When the member fenced is the last one speaking the consumer protocol and classic
+members remain, the group becomes a classic group instead (:mod:`.migration`).
+
+Timer keys: ``("consumer-session", group, member)``, ``("consumer-revocation",
+group, member)``, ``("consumer-join", group, member)`` and ``("consumer-sync",
+group, member)``.
 """
 
 from __future__ import annotations
 
 from odradek.coordinator.group.context import Context
 
+from . import migration
 from .group import ConsumerGroup, subscription_metadata
 from .member import ConsumerGroupMember
 from .records import epoch_record, member_tombstones, subscription_metadata_record
@@ -30,9 +38,27 @@ def revocation_key(group_id: str, member_id: str) -> tuple[str, str, str]:
     return ("consumer-revocation", group_id, member_id)
 
 
+def join_key(group_id: str, member_id: str) -> tuple[str, str, str]:
+    return ("consumer-join", group_id, member_id)
+
+
+def sync_key(group_id: str, member_id: str) -> tuple[str, str, str]:
+    return ("consumer-sync", group_id, member_id)
+
+
+def cancel_member_timers(ctx: Context, group_id: str, member_id: str) -> None:
+    for key in (session_key, revocation_key, join_key, sync_key):
+        ctx.cancel(key(group_id, member_id))
+
+
 def fence_member(ctx: Context, group: ConsumerGroup, member: ConsumerGroupMember) -> None:
     """Remove a member: release its partitions, recompute the subscriptions, bump the epoch."""
     group_id = group.group_id
+    if migration.can_downgrade_without(ctx, group, member.member_id):
+        for member_id in group.members:
+            cancel_member_timers(ctx, group_id, member_id)
+        migration.downgrade(ctx, group, member.member_id)
+        return
     records = member_tombstones(group_id, member.member_id)
     names, regexes = group.subscriptions_with(member, None)
     metadata = subscription_metadata(names, regexes, ctx.state.topics)
@@ -41,8 +67,7 @@ def fence_member(ctx: Context, group: ConsumerGroup, member: ConsumerGroupMember
     records.append(epoch_record(group_id, group.group_epoch + 1))
     for record in records:
         ctx.write(record)
-    ctx.cancel(session_key(group_id, member.member_id))
-    ctx.cancel(revocation_key(group_id, member.member_id))
+    cancel_member_timers(ctx, group_id, member.member_id)
 
 
 def _fence_if_present(ctx: Context, group_id: str, member_id: str, epoch: int | None) -> None:
@@ -55,10 +80,17 @@ def _fence_if_present(ctx: Context, group_id: str, member_id: str, epoch: int | 
     fence_member(ctx, group, member)
 
 
-def schedule_session_timeout(ctx: Context, group_id: str, member_id: str) -> None:
+def schedule_session_timeout(ctx: Context, group_id: str, member: ConsumerGroupMember) -> None:
+    """(Re)start the member's session: its classic session timeout, or the group's."""
+    member_id = member.member_id
+    timeout_ms = (
+        ctx.config.consumer_session_timeout_ms
+        if member.classic is None
+        else member.classic.session_timeout_ms
+    )
     ctx.schedule(
         session_key(group_id, member_id),
-        ctx.config.consumer_session_timeout_ms,
+        timeout_ms,
         lambda c: _fence_if_present(c, group_id, member_id, None),
     )
 
@@ -70,4 +102,26 @@ def schedule_revocation_timeout(ctx: Context, group_id: str, member: ConsumerGro
         revocation_key(group_id, member_id),
         member.rebalance_timeout_ms,
         lambda c: _fence_if_present(c, group_id, member_id, epoch),
+    )
+
+
+def schedule_join_timeout_if_absent(
+    ctx: Context, group_id: str, member: ConsumerGroupMember
+) -> None:
+    """A classic member told to rejoin must do so within its rebalance timeout."""
+    key = join_key(group_id, member.member_id)
+    if key in ctx.state.timer:
+        return
+    member_id = member.member_id
+    ctx.schedule(
+        key, member.rebalance_timeout_ms, lambda c: _fence_if_present(c, group_id, member_id, None)
+    )
+
+
+def schedule_sync_timeout(ctx: Context, group_id: str, member_id: str, timeout_ms: int) -> None:
+    """A classic member that joined must send SyncGroup within its rebalance timeout."""
+    ctx.schedule(
+        sync_key(group_id, member_id),
+        timeout_ms,
+        lambda c: _fence_if_present(c, group_id, member_id, None),
     )

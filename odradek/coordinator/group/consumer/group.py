@@ -14,7 +14,8 @@ records say, kept up to date by replay (:mod:`.replay`):
 * the **members** with their current assignments.
 
 Derived bookkeeping: subscribed topic counts, static member ids, server assignor
-preferences, and :meth:`ConsumerGroup.partition_epoch` -- which member epoch owns
+preferences, the members that speak the classic protocol and the protocols they all
+support, and :meth:`ConsumerGroup.partition_epoch` -- which member epoch owns
 each partition. A partition is owned by at most one member at a time; taking over
 an owned partition is a bug and raises (Kafka's ``IllegalStateException``), so a
 coordinator can never hand one partition to two members.
@@ -36,7 +37,7 @@ from enum import Enum
 from odradek.coordinator.group.topics import TopicsView
 from odradek.protocol.errors import ErrorCode, KafkaError
 
-from .member import ConsumerGroupMember, Partitions
+from .member import ConsumerGroupMember, MemberState, Partitions
 
 #: The consumer group's "protocol type", as ListGroups reports it.
 CONSUMER_PROTOCOL_TYPE = "consumer"
@@ -77,6 +78,10 @@ class ConsumerGroup:
         self.subscribed_topic_names: Counter[str] = Counter()
         self.subscribed_regexes: Counter[str] = Counter()
         self.server_assignors: Counter[str] = Counter()
+        #: How many members joined with JoinGroup, and how many of them list each
+        #: classic protocol name.
+        self.classic_members = 0
+        self.classic_protocols: Counter[str] = Counter()
         self._partition_epochs: dict[uuid.UUID, dict[int, int]] = {}
         #: Set when the topics may have changed; the next heartbeat recomputes the
         #: subscription metadata (Kafka's metadata refresh deadline).
@@ -176,10 +181,15 @@ class ConsumerGroup:
             self.subscribed_regexes[member.subscribed_topic_regex] += delta
         if member.server_assignor is not None:
             self.server_assignors[member.server_assignor] += delta
+        if member.classic is not None:
+            self.classic_members += delta
+            for name in set(member.classic.protocol_names):
+                self.classic_protocols[name] += delta
         for counter in (
             self.subscribed_topic_names,
             self.subscribed_regexes,
             self.server_assignors,
+            self.classic_protocols,
         ):
             for key in [k for k, n in counter.items() if n <= 0]:
                 del counter[key]
@@ -214,6 +224,37 @@ class ConsumerGroup:
             self.state = ConsumerGroupState.RECONCILING
         else:
             self.state = ConsumerGroupState.STABLE
+
+    # -- classic members -------------------------------------------------------------
+
+    def supports_classic_protocols(self, protocol_type: str | None, names: Iterable[str]) -> bool:
+        """Whether a JoinGroup listing ``names`` can join: one of them must be supported
+        by every classic member (``ConsumerGroup.supportsClassicProtocols``)."""
+        if protocol_type != CONSUMER_PROTOCOL_TYPE:
+            return False
+        names = set(names)
+        if self.is_empty:
+            return bool(names)
+        return any(self.classic_protocols[n] == self.classic_members for n in names)
+
+    def all_members_use_classic_protocol_except(self, member_id: str) -> bool:
+        """Whether ``member_id`` is the one member speaking the consumer protocol."""
+        member = self.members.get(member_id)
+        return (
+            member is not None
+            and member.classic is None
+            and self.classic_members == len(self.members) - 1
+        )
+
+    def waiting_on_unreleased_partition(self, member: ConsumerGroupMember) -> bool:
+        """Whether partitions of the member's target are still owned by another member."""
+        if member.state is not MemberState.UNRELEASED_PARTITIONS:
+            return False
+        for topic_id, ids in self.target_assignment.get(member.member_id, {}).items():
+            assigned = member.assigned_partitions.get(topic_id, frozenset())
+            if any(p not in assigned and self.partition_epoch(topic_id, p) != -1 for p in ids):
+                return True
+        return False
 
     # -- subscriptions -------------------------------------------------------------
 
@@ -251,28 +292,38 @@ class ConsumerGroup:
     # -- offsets ---------------------------------------------------------------------
 
     def validate_offset_commit(self, member_id: str, member_epoch: int, api_version: int) -> None:
+        """A member commits at its epoch; a classic member's generation is its epoch."""
         if member_epoch < 0 and not self.members:
             return  # an admin client or a consumer without group management
         member = self.member(member_id)
-        if api_version < OFFSET_COMMIT_MEMBER_EPOCH_VERSION:
+        if member.classic is None and api_version < OFFSET_COMMIT_MEMBER_EPOCH_VERSION:
             raise KafkaError(
                 ErrorCode.UNSUPPORTED_VERSION,
                 "OffsetCommit version 9 or above must be used by members using the consumer "
                 "group protocol",
             )
-        if member_epoch != member.member_epoch:
-            raise KafkaError(
-                ErrorCode.STALE_MEMBER_EPOCH,
-                f"The received member epoch {member_epoch} does not match the expected member "
-                f"epoch {member.member_epoch}.",
-            )
+        _check_member_epoch(member, member_epoch)
 
     def validate_offset_fetch(self, member_id: str | None, member_epoch: int) -> None:
         if member_id is None and member_epoch < 0:
             return
-        member = self.member(member_id or "")
-        if member_epoch != member.member_epoch:
-            raise KafkaError(ErrorCode.STALE_MEMBER_EPOCH)
+        _check_member_epoch(self.member(member_id or ""), member_epoch)
+
+
+def _check_member_epoch(member: ConsumerGroupMember, received: int) -> None:
+    if received == member.member_epoch:
+        return
+    if member.classic is not None:
+        raise KafkaError(
+            ErrorCode.ILLEGAL_GENERATION,
+            f"The received generation id {received} does not match the expected member epoch "
+            f"{member.member_epoch}.",
+        )
+    raise KafkaError(
+        ErrorCode.STALE_MEMBER_EPOCH,
+        f"The received member epoch {received} does not match the expected member "
+        f"epoch {member.member_epoch}.",
+    )
 
 
 def subscribed_topics(

@@ -6,9 +6,11 @@ Behaviour (Kafka's ``GroupMetadataManager.consumerGroupHeartbeat``, KIP-848):
   (epoch 0) a rebalance timeout, an empty owned-partition list, and topic names or a
   regex; epochs other than >= 0, -1 and -2. An unknown ``server_assignor`` is
   UNSUPPORTED_ASSIGNOR, a regex that does not compile INVALID_REGULAR_EXPRESSION.
-* **The group**: epoch 0 creates the group if needed, and takes over the id of an
-  *empty* classic group; a classic group with members is GROUP_ID_NOT_FOUND, as is
-  any other epoch for an unknown group. A full group is GROUP_MAX_SIZE_REACHED.
+* **The group**: epoch 0 creates the group if needed, takes over the id of an
+  *empty* classic group, and converts a classic group with members when
+  ``group.consumer.migration.policy`` allows it (:mod:`.migration`; else
+  GROUP_ID_NOT_FOUND). Any other epoch for an unknown group is GROUP_ID_NOT_FOUND.
+  A full group is GROUP_MAX_SIZE_REACHED.
 * **The member**: joining without a member id gets a new one. A member whose epoch
   is neither its current one nor (with owned partitions it was assigned) its previous
   one is FENCED_MEMBER_EPOCH; an unknown member UNKNOWN_MEMBER_ID. A static member
@@ -53,13 +55,15 @@ from odradek.protocol.messages.clients.consumer_group_heartbeat_response import 
     TopicPartitions,
 )
 
+from . import migration
+from .advance import advance, replace_static_member
 from .fencing import (
     fence_member,
     revocation_key,
     schedule_revocation_timeout,
     schedule_session_timeout,
 )
-from .group import ConsumerGroup, subscription_metadata
+from .group import ConsumerGroup
 from .member import (
     LEAVE_GROUP_MEMBER_EPOCH,
     LEAVE_GROUP_STATIC_MEMBER_EPOCH,
@@ -69,16 +73,9 @@ from .member import (
     partitions_from,
     sorted_partitions,
 )
-from .reconcile import reconcile
 from .records import (
     current_assignment_record,
-    epoch_record,
-    member_subscription_record,
-    member_tombstones,
-    subscription_metadata_record,
-    target_record,
 )
-from .target import new_target_assignment
 
 
 def consumer_group_heartbeat(
@@ -161,6 +158,8 @@ class _Heartbeat:
         self.owned: Partitions | None = (
             None if request.topic_partitions is None else partitions_from(request.topic_partitions)
         )
+        #: Set when this heartbeat converts a classic group with members.
+        self.upgrade: migration.Upgrade | None = None
 
     def run(self) -> ConsumerGroupHeartbeatResponse:
         ctx, request, joining = self.ctx, self.request, self.request.member_epoch == 0
@@ -178,49 +177,18 @@ class _Heartbeat:
             member = self.static_member(group, member_id, request.instance_id, joining)
 
         updated = self.with_request(member)
-        subscription_changed = False
-        if updated != member:
-            self.records.append(member_subscription_record(self.group_id, updated))
-            subscription_changed = not updated.same_subscription(member)
+        reconciled, refreshed = advance(ctx, group, member, updated, self.owned, self.records)
 
-        # 1. The group epoch moves when what the group subscribes to moves.
-        epoch, metadata = group.group_epoch, group.subscription_metadata
-        refreshed = subscription_changed or group.metadata_refresh_needed
-        if refreshed:
-            names, regexes = group.subscriptions_with(member, updated)
-            metadata = subscription_metadata(names, regexes, ctx.state.topics)
-            bump = subscription_changed
-            if metadata != group.subscription_metadata:
-                bump = True
-                self.records.append(subscription_metadata_record(self.group_id, metadata))
-            if bump:
-                epoch += 1
-                self.records.append(epoch_record(self.group_id, epoch))
-
-        # 2. A new target assignment for the new epoch.
-        if epoch > group.assignment_epoch:
-            target, records = new_target_assignment(
-                group, epoch, member, updated, metadata, ctx.config.consumer_assignors[0]
-            )
-            self.records += records
-            target_epoch = epoch
-        else:
-            target_epoch = group.assignment_epoch
-            target = group.target_of(updated.member_id, updated.instance_id)
-
-        # 3. The member's step towards its target.
-        reconciled = updated
-        if not updated.is_reconciled_to(target_epoch):
-            reconciled = reconcile(updated, target_epoch, target, group.partition_epoch, self.owned)
-            if reconciled != updated:
-                self.records.append(current_assignment_record(self.group_id, reconciled))
-
+        if self.upgrade is not None:
+            self.upgrade.apply(ctx)
+            for converted in self.upgrade.group.members.values():
+                schedule_session_timeout(ctx, self.group_id, converted)
         for record in self.records:
             ctx.write(record)
         stored = ctx.state.consumer_group(self.group_id)
         if stored is not None and refreshed:
             stored.metadata_refresh_needed = False
-        schedule_session_timeout(ctx, self.group_id, reconciled.member_id)
+        schedule_session_timeout(ctx, self.group_id, reconciled)
         if reconciled != updated:
             if reconciled.state is MemberState.UNREVOKED_PARTITIONS:
                 schedule_revocation_timeout(ctx, self.group_id, reconciled)
@@ -233,19 +201,21 @@ class _Heartbeat:
         existing = state.groups.get(self.group_id)
         if isinstance(existing, ConsumerGroup):
             return existing
-        if existing is None or (joining and existing.is_empty):
-            if not joining:
-                raise KafkaError(
-                    ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {self.group_id} not found."
-                )
+        if not joining:
+            raise KafkaError(
+                ErrorCode.GROUP_ID_NOT_FOUND,
+                f"Consumer group {self.group_id} not found."
+                if existing is None
+                else f"Group {self.group_id} is not a consumer group.",
+            )
+        if existing is None or existing.is_empty:
             if existing is not None:
                 # An empty classic group gives its id to the new consumer group; its
                 # offsets stay.
                 self.records.append(group_tombstone(self.group_id))
             return ConsumerGroup(self.group_id)
-        raise KafkaError(
-            ErrorCode.GROUP_ID_NOT_FOUND, f"Group {self.group_id} is not a consumer group."
-        )
+        self.upgrade = migration.upgrade(self.ctx, existing)
+        return self.upgrade.group
 
     def check_epoch(self, member: ConsumerGroupMember) -> None:
         received = self.request.member_epoch
@@ -301,14 +271,7 @@ class _Heartbeat:
                     f"Static member {member_id} with instance id {instance_id} cannot join the "
                     f"group because the instance id is owned by {existing.member_id} member.",
                 )
-            # The instance comes back under a new member id with its old partitions.
-            member = replace(existing, member_id=member_id, member_epoch=0, previous_member_epoch=0)
-            old_target = group.target_assignment.get(existing.member_id, {})
-            self.records += member_tombstones(self.group_id, existing.member_id)
-            self.records.append(member_subscription_record(self.group_id, member))
-            self.records.append(target_record(self.group_id, member_id, old_target))
-            self.records.append(current_assignment_record(self.group_id, member))
-            return member
+            return replace_static_member(group, existing, member_id, self.records)
         if existing is None:
             raise KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {instance_id} is unknown.")
         if existing.member_id != member_id:

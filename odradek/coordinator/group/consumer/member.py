@@ -10,6 +10,10 @@ subscribed topics or regex, rebalance timeout, preferred server assignor) and it
 *current assignment* (member epoch, previous epoch, reconciliation state, assigned
 partitions and partitions it still has to revoke).
 
+A member that joined with JoinGroup (a *classic member* of a consumer group, KIP-848's
+online migration) also carries :class:`ClassicMetadata`: its session timeout and the
+protocols it listed, stored in the subscription record's ``ClassicMemberMetadata``.
+
 Partitions are kept as ``{topic id: frozenset of partition ids}``: members address
 topics by id in the consumer protocol, so a topic deleted and re-created under the
 same name is a different topic.
@@ -23,11 +27,14 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Protocol
 
+from odradek.coordinator.group.classic.member import Protocol as ClassicProtocolEntry
 from odradek.protocol.messages.group_coordinator.consumer_group_current_member_assignment_value import (  # noqa: E501
     ConsumerGroupCurrentMemberAssignmentValue,
     TopicPartitions,
 )
 from odradek.protocol.messages.group_coordinator.consumer_group_member_metadata_value import (
+    ClassicMemberMetadata,
+    ClassicProtocol,
     ConsumerGroupMemberMetadataValue,
 )
 
@@ -87,6 +94,30 @@ def partition_count(partitions: Partitions) -> int:
     return sum(len(ps) for ps in partitions.values())
 
 
+@dataclass(frozen=True, slots=True)
+class ClassicMetadata:
+    """What a member that speaks the classic protocol told JoinGroup about itself."""
+
+    session_timeout_ms: int
+    protocols: tuple[ClassicProtocolEntry, ...]
+
+    @property
+    def protocol_names(self) -> list[str]:
+        return [name for name, _ in self.protocols]
+
+    @classmethod
+    def from_record(cls, value: ClassicMemberMetadata) -> ClassicMetadata:
+        return cls(
+            value.session_timeout_ms, tuple((p.name, p.metadata) for p in value.supported_protocols)
+        )
+
+    def to_record(self) -> ClassicMemberMetadata:
+        return ClassicMemberMetadata(
+            session_timeout_ms=self.session_timeout_ms,
+            supported_protocols=[ClassicProtocol(name=n, metadata=m) for n, m in self.protocols],
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsumerGroupMember:
     member_id: str
@@ -103,6 +134,12 @@ class ConsumerGroupMember:
     server_assignor: str | None = None
     assigned_partitions: Partitions = field(default_factory=dict)
     partitions_pending_revocation: Partitions = field(default_factory=dict)
+    #: Set for a member that joined with JoinGroup rather than ConsumerGroupHeartbeat.
+    classic: ClassicMetadata | None = None
+
+    @property
+    def uses_classic_protocol(self) -> bool:
+        return self.classic is not None
 
     def with_epoch(self, epoch: int) -> ConsumerGroupMember:
         """Move to ``epoch``, remembering the current one as the previous epoch."""
@@ -132,6 +169,11 @@ class ConsumerGroupMember:
             subscribed_topic_regex=value.subscribed_topic_regex or "",
             rebalance_timeout_ms=value.rebalance_timeout_ms,
             server_assignor=value.server_assignor,
+            classic=(
+                None
+                if value.classic_member_metadata is None
+                else ClassicMetadata.from_record(value.classic_member_metadata)
+            ),
         )
 
     def with_assignment_record(
@@ -156,7 +198,7 @@ class ConsumerGroupMember:
             subscribed_topic_regex=self.subscribed_topic_regex,
             rebalance_timeout_ms=self.rebalance_timeout_ms,
             server_assignor=self.server_assignor,
-            classic_member_metadata=None,
+            classic_member_metadata=None if self.classic is None else self.classic.to_record(),
         )
 
     def assignment_record_value(self) -> ConsumerGroupCurrentMemberAssignmentValue:

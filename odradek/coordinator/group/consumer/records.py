@@ -166,7 +166,7 @@ def member_tombstones(group_id: str, member_id: str) -> list[CoordinatorRecord]:
 
 
 def group_tombstones(group: consumer_group.ConsumerGroup) -> list[CoordinatorRecord]:
-    """Everything of an (empty) consumer group, in the order Kafka deletes it."""
+    """Everything of a consumer group, in the order Kafka deletes it."""
     group_id = group.group_id
     records = [current_assignment_tombstone(group_id, m) for m in group.members]
     records += [target_tombstone(group_id, m) for m in group.members]
