@@ -7,15 +7,25 @@ cluster born in KRaft mode never migrates. Kafka wraps these in a metadata
 transaction from 3.6 on; one atomic batch gives the same guarantee and is what
 Odradek writes.
 
-Brokers and controllers declare in their registrations the feature levels they
-support; Odradek supports ``metadata.version`` from the KRaft minimum up to the
-level it bootstraps with.
+Brokers and controllers declare in their registrations, and in ApiVersions, the
+feature levels they support. Odradek declares a feature only where it implements
+what the levels mean:
 
-Mirrors Kafka's ``ActivationRecordsGenerator.recordsForEmptyLog`` and
-``QuorumFeatures.defaultFeatureMap``.
+* ``metadata.version`` from the KRaft minimum up to the level it bootstraps with;
+* nothing else. Kafka leaves out of the map every feature whose highest level is 0,
+  and a feature missing from a node's map counts as supported at level 0 only
+  (``QuorumFeatures.DISABLED``). So ``kraft.version`` stays at 0 (the quorum is the
+  static ``controller.quorum.voters``, no dynamic voters), and ``group.version``,
+  ``transaction.version``, ``eligible.leader.replicas.version``, ``share.version``
+  and ``streams.version`` cannot be finalized above 0 on an Odradek cluster.
+
+Mirrors Kafka's ``ActivationRecordsGenerator.recordsForEmptyLog``,
+``QuorumFeatures.defaultFeatureMap`` and ``BrokerFeatures.defaultSupportedFeatures``.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from odradek.metadata import versions
 from odradek.metadata.cluster import VersionRange
@@ -24,6 +34,24 @@ from odradek.metadata.records import VersionedRecord
 from odradek.metadata.versions import MetadataVersion
 from odradek.protocol.messages.metadata.feature_level_record import FeatureLevelRecord
 from odradek.protocol.messages.metadata.zk_migration_state_record import ZkMigrationStateRecord
+
+#: ``kraft.version``: the format of the quorum's voter set; its level lives in the Raft log.
+KRAFT_VERSION: Final = "kraft.version"
+
+#: The features of Kafka 4.3's ``Feature.FEATURES`` (leaving out its unit-test entries):
+#: besides ``metadata.version``, the only names a Kafka controller lets an update name,
+#: even at level 0.
+KAFKA_FEATURES: Final = frozenset(
+    {
+        KRAFT_VERSION,
+        "transaction.version",
+        "group.version",
+        "eligible.leader.replicas.version",
+        "share.version",
+        "streams.version",
+        "test.feature.version",
+    }
+)
 
 
 def supported_features() -> dict[str, VersionRange]:

@@ -85,6 +85,8 @@ from odradek.protocol.messages.clients.incremental_alter_configs_response import
 from odradek.protocol.messages.clients.unregister_broker_response import (
     UnregisterBrokerResponse,
 )
+from odradek.protocol.messages.clients.update_features_request import UpdateFeaturesRequest
+from odradek.protocol.messages.clients.update_features_response import UpdateFeaturesResponse
 from odradek.protocol.messages.metadata.broker_registration_change_record import (
     BrokerRegistrationChangeRecord,
 )
@@ -102,6 +104,7 @@ from . import (
     producer_ids,
     registration,
     topics,
+    update_features,
 )
 from .heartbeats import BrokerControlState, BrokerHeartbeatTracker
 from .result import ControllerResult
@@ -353,6 +356,15 @@ class QuorumController:
     ) -> Decision[AlterPartitionResponse]:
         self._require_active()
         result = alter_partition.alter_partition(
+            self.image, request, version=version, settings=self.settings
+        )
+        return self._decide(result, now_ms)
+
+    def update_features(
+        self, request: UpdateFeaturesRequest, version: int, now_ms: int
+    ) -> Decision[UpdateFeaturesResponse]:
+        self._require_active()
+        result = update_features.update_features(
             self.image, request, version=version, settings=self.settings
         )
         return self._decide(result, now_ms)

@@ -66,6 +66,7 @@ ALTER_PARTITION = 56
 BROKER_REGISTRATION = 62
 BROKER_HEARTBEAT = 63
 ALLOCATE_PRODUCER_IDS = 67
+UPDATE_FEATURES = 57
 
 #: The shortest pause between two checks for lapsed broker sessions.
 SESSION_CHECK_MIN_S = 0.05
@@ -219,6 +220,8 @@ class ControllerService:
             decision = c.broker_heartbeat(request, now)
         elif api_key == ALLOCATE_PRODUCER_IDS:
             decision = c.allocate_producer_ids(request, now)
+        elif api_key == UPDATE_FEATURES:
+            decision = c.update_features(request, api_version, now)
         else:
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, f"no controller API {api_key}")
         self._append(decision)

@@ -71,6 +71,10 @@ from odradek.protocol.messages.clients.incremental_alter_configs_request import 
     AlterConfigsResource,
     IncrementalAlterConfigsRequest,
 )
+from odradek.protocol.messages.clients.update_features_request import (
+    FeatureUpdateKey,
+    UpdateFeaturesRequest,
+)
 from tests.support.odradek_node import OdradekNode, node_properties, odradek_node
 from tests.support.probe import free_port
 
@@ -88,6 +92,7 @@ DESCRIBE_CLUSTER = 60
 BROKER_REGISTRATION = 62
 BROKER_HEARTBEAT = 63
 ALLOCATE_PRODUCER_IDS = 67
+UPDATE_FEATURES = 57
 CONTROLLER_APIS = {
     API_VERSIONS,
     CREATE_TOPICS,
@@ -100,6 +105,7 @@ CONTROLLER_APIS = {
     BROKER_REGISTRATION,
     BROKER_HEARTBEAT,
     ALLOCATE_PRODUCER_IDS,
+    UPDATE_FEATURES,
 }
 #: What a broker forwards to the controller at its client's version.
 FORWARDED = (
@@ -108,6 +114,7 @@ FORWARDED = (
     ALTER_CONFIGS,
     CREATE_PARTITIONS,
     INCREMENTAL_ALTER_CONFIGS,
+    UPDATE_FEATURES,
 )
 BROKERS, CONTROLLERS = 1, 2
 TOPIC_RESOURCE = 2
@@ -197,6 +204,12 @@ def _commands() -> list[tuple[int, Any]]:
             INCREMENTAL_ALTER_CONFIGS,
             IncrementalAlterConfigsRequest(
                 resources=[AlterConfigsResource(resource_type=TOPIC_RESOURCE, resource_name="a")]
+            ),
+        ),
+        (
+            UPDATE_FEATURES,
+            UpdateFeaturesRequest(
+                feature_updates=[FeatureUpdateKey(feature="metadata.version", max_version_level=21)]
             ),
         ),
     ]

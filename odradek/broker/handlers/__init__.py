@@ -32,6 +32,7 @@ from odradek.broker.handlers import (
     offset_for_leader_epoch,
     produce,
     sync_group,
+    update_features,
 )
 
 __all__ = [
@@ -66,4 +67,5 @@ __all__ = [
     "offset_for_leader_epoch",
     "produce",
     "sync_group",
+    "update_features",
 ]

@@ -13,8 +13,10 @@ Behaviour (Kafka's ``ApiVersionsRequest`` handling in ``KafkaApis`` and
   :func:`unsupported_version_response`: a v0 body with UNSUPPORTED_VERSION and the
   full list, from which the client picks a version both sides speak;
 * from v3 the response names the supported features and the finalized ones from the
-  metadata image (``metadata.version``), omitting features whose lowest supported
-  version is 0, as Kafka does for these versions.
+  metadata image, with the image's last offset as the finalized features epoch, so
+  an UpdateFeatures shows here once its records have replicated. Finalized features
+  at level 0 are left out; so, below v4, are supported features whose lowest level is
+  0, which older clients cannot parse (Kafka's ``alterFeatureLevel0``, KAFKA-17492).
 
 Spec: ``clients/ApiVersionsRequest.json``, ``clients/ApiVersionsResponse.json``.
 """
@@ -86,7 +88,7 @@ def api_versions_response(
         supported_features=[
             SupportedFeatureKey(name=name, min_version=lo, max_version=hi)
             for name, (lo, hi) in sorted(features.supported.items())
-            if lo > 0
+            if lo > 0 or version >= 4
         ],
         finalized_features_epoch=features.epoch,
         finalized_features=[

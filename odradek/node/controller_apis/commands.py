@@ -13,10 +13,10 @@ decision (Kafka's ``getErrorResponse`` of each request type):
 
 Brokers send BrokerRegistration and BrokerHeartbeat (:mod:`odradek.node.broker_lifecycle`),
 AlterPartition (ISR changes) and AllocateProducerIds; CreateTopics, DeleteTopics,
-CreatePartitions, AlterConfigs and IncrementalAlterConfigs come forwarded from a
-broker at the client's version (:mod:`odradek.broker.forwarding`), or straight from an
-admin client with ``--bootstrap-controller``. The versions served cover every version
-the broker accepts for the requests it forwards.
+CreatePartitions, AlterConfigs, IncrementalAlterConfigs and UpdateFeatures come
+forwarded from a broker at the client's version (:mod:`odradek.broker.forwarding`), or
+straight from an admin client with ``--bootstrap-controller``. The versions served
+cover every version the broker accepts for the requests it forwards.
 
 Mirrors the corresponding handlers of Kafka's ``ControllerApis``. Specs:
 ``shared/kafka-spec/clients/<Name>Request.json`` and ``<Name>Response.json``.
@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from odradek.broker.handlers.update_features import update_features_failed
 from odradek.controller.quorum_controller import NotActiveError
 from odradek.controller.result import ApiError
 from odradek.node.controller_apis.registry import ControllerRequestContext, handles
@@ -76,6 +77,8 @@ from odradek.protocol.messages.clients.incremental_alter_configs_response import
 from odradek.protocol.messages.clients.incremental_alter_configs_response import (
     IncrementalAlterConfigsResponse,
 )
+from odradek.protocol.messages.clients.update_features_request import UpdateFeaturesRequest
+from odradek.protocol.messages.clients.update_features_response import UpdateFeaturesResponse
 from odradek.protocol.primitives import ZERO_UUID
 
 CREATE_TOPICS = 19
@@ -84,6 +87,7 @@ ALTER_CONFIGS = 33
 CREATE_PARTITIONS = 37
 INCREMENTAL_ALTER_CONFIGS = 44
 ALTER_PARTITION = 56
+UPDATE_FEATURES = 57
 BROKER_REGISTRATION = 62
 BROKER_HEARTBEAT = 63
 ALLOCATE_PRODUCER_IDS = 67
@@ -231,3 +235,10 @@ async def incremental_alter_configs(
         )
 
     return await decide(ctx, request, failed)
+
+
+@handles(UPDATE_FEATURES, 0, 2)
+async def update_features(
+    ctx: ControllerRequestContext, request: UpdateFeaturesRequest
+) -> UpdateFeaturesResponse:
+    return await decide(ctx, request, update_features_failed)
