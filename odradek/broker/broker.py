@@ -53,6 +53,8 @@ class BrokerMetrics(Protocol):
 
     def record_fetch(self, topic: str, size: int) -> None: ...
 
+    def forget_topic(self, topic: str) -> None: ...
+
     def set_partition_count(self, count: int) -> None: ...
 
 
@@ -171,6 +173,8 @@ class Broker:
                     list(reg.isr),
                 )
             self.groups.on_metadata(delta.topics, image, changes)
+            for topic_id in delta.topics.deleted_topic_ids:
+                self.metrics.forget_topic(delta.topics.image.by_id[topic_id].name)
         if delta.configs is not None:
             # Broker-wide defaults may have changed too: forget every topic's settings.
             self._settings_cache.clear()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import trio
 
 from odradek.protocol.errors import ErrorCode, KafkaError
+from odradek.protocol.records.batch_header import BatchHeader
 from odradek.storage.checkpoints import TopicPartition
 from odradek.storage.config import LogConfig
 from odradek.storage.log import AppendInfo, Log
@@ -68,8 +69,18 @@ class Partition:
         if not self.is_leader:
             raise KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
 
-    def append(self, records: memoryview, required_acks: int, min_insync: int) -> AppendInfo:
-        """Append validated client batches as the leader; wake fetches waiting for data."""
+    def append(
+        self,
+        records: memoryview,
+        required_acks: int,
+        min_insync: int,
+        header: BatchHeader | None = None,
+    ) -> AppendInfo:
+        """Append validated client batches as the leader; wake fetches waiting for data.
+
+        ``header`` is the first batch's header as the validator parsed it; the log then
+        does not parse it again.
+        """
         self.check_leader()
         if required_acks == -1 and len(self.isr) < min_insync:
             raise KafkaError(
@@ -77,7 +88,7 @@ class Partition:
                 f"the in-sync replicas of {self.tp} are {self.isr}, fewer than "
                 f"min.insync.replicas {min_insync}",
             )
-        return self._append_as_leader(records, AppendOrigin.CLIENT)
+        return self._append_as_leader(records, AppendOrigin.CLIENT, header)
 
     def append_as_coordinator(self, records: bytes | bytearray) -> AppendInfo:
         """Append a coordinator's own batch (``__consumer_offsets``) as the leader.
@@ -89,9 +100,12 @@ class Partition:
         return self._append_as_leader(records, AppendOrigin.COORDINATOR)
 
     def _append_as_leader(
-        self, records: memoryview | bytes | bytearray, origin: AppendOrigin
+        self,
+        records: memoryview | bytes | bytearray,
+        origin: AppendOrigin,
+        header: BatchHeader | None = None,
     ) -> AppendInfo:
-        info = self.log.append_as_leader(records, self.leader_epoch, origin)
+        info = self.log.append_as_leader(records, self.leader_epoch, origin, header)
         if self.isr == [self.node_id]:
             self.log.maybe_update_high_watermark(self.log.log_end_offset)
         self.wake_waiters()

@@ -13,12 +13,17 @@ way the Prometheus JMX exporter flattens them:
 ``kafka_server_socketservermetrics_connection_count``  open client connections
 ``kafka_consumergroup_current_offset``          committed offset, per group and partition
 ``kafka_consumergroup_lag``                     high watermark minus committed offset
+``python_gc_frozen_objects``                    objects start-up left frozen (``gc.freeze``)
 =============================================  =======================================
 
 The two consumer group gauges take the names and labels (``consumergroup``,
 ``topic``, ``partition``) of the widely used Prometheus exporters for Kafka, since
 Kafka itself has no JMX metric for them; they are computed at each scrape from the
 group coordinator's committed offsets (:mod:`odradek.broker.groups.lag`).
+
+A deleted topic's series go with it, as Kafka's ``BrokerTopicStats.removeMetrics``
+drops its topic meters: the per-topic counters are removed when the metadata deletes
+the topic, and the consumer group gauges only ever list partitions this broker hosts.
 
 Each node owns its registry, so several nodes in one process (tests) keep their
 numbers apart.
@@ -27,6 +32,7 @@ numbers apart.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -93,6 +99,7 @@ class Metrics:
             "Open client connections",
             registry=r,
         )
+        r.register(_FrozenObjectsCollector())
 
     def observe_request(self, api: str, seconds: float) -> None:
         # Looking a labelled child up takes a lock and a dict; keep each API's pair.
@@ -122,6 +129,12 @@ class Metrics:
     def record_fetch(self, topic: str, size: int) -> None:
         self._topic(topic)[2].inc(size)
 
+    def forget_topic(self, topic: str) -> None:
+        """Drop the series of a deleted topic; a new topic of the same name starts at zero."""
+        if self._per_topic.pop(topic, None) is not None:
+            for family in (self.bytes_in, self.messages_in, self.bytes_out):
+                family.remove(topic)
+
     def set_partition_count(self, count: int) -> None:
         self.partitions.set(count)
 
@@ -131,6 +144,17 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _FrozenObjectsCollector(Collector):
+    """How many objects the garbage collector no longer walks (see ``gc.freeze``)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "python_gc_frozen_objects",
+            "Objects in the garbage collector's permanent generation (frozen at start-up)",
+            value=gc.get_freeze_count(),
+        )
 
 
 class _ConsumerLagCollector(Collector):

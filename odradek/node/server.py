@@ -18,7 +18,10 @@ of dependencies (Kafka's ``KafkaRaftServer``, ``ControllerServer`` and ``BrokerS
 5. a broker starts its group coordinator, registers with the active controller and
    heartbeats until the controller unfences it, and only then opens its client
    listeners, so no client sees a broker that is not ready;
-6. the metrics endpoint starts, and the log manager's periodic duties run.
+6. the metrics endpoint starts, and the log manager's periodic duties run;
+7. what start-up built (the protocol modules, the metadata image, the open logs) is
+   collected once and frozen (:func:`freeze_startup_objects`), so that the cyclic
+   garbage collector's full passes no longer walk it while the node serves.
 
 SIGTERM or SIGINT start a clean shutdown: client listeners close, the broker asks the
 controller for a controlled shutdown, a controller leading the metadata log resigns so
@@ -31,6 +34,7 @@ each was written to the log before it was acknowledged.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import math
 import resource
@@ -194,6 +198,7 @@ async def run_node(
                                 if endpoint.listener not in config.controller_listener_names:
                                     await serving.start(serve, endpoint, dispatcher)
                             nursery.start_soon(_tick, logs)
+                        freeze_startup_objects()
                         log.info(
                             "node %d (%s) of cluster %s is serving",
                             config.node_id,
@@ -212,6 +217,20 @@ async def run_node(
             logs.shutdown(lifecycle.broker_epoch if lifecycle is not None else -1)
         raft.close()
         log.info("node %d stopped cleanly", config.node_id)
+
+
+def freeze_startup_objects() -> None:
+    """Collect once, then hide every object alive from the cyclic garbage collector.
+
+    CPython's advice for long-lived servers (``gc.freeze``): the tens of thousands of
+    objects start-up leaves behind (the generated protocol modules above all) live as
+    long as the process, yet each full collection would walk them all again: tens of
+    milliseconds with the event loop stopped, against next to nothing once frozen.
+    Collecting first leaves no garbage in the frozen set; objects frozen and later
+    released are still freed by their reference counts, only cycles among them stay.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _stop_on_signal(serving: trio.CancelScope) -> None:

@@ -245,6 +245,9 @@ class NullMetrics:
     def record_fetch(self, topic: str, size: int) -> None:
         return None
 
+    def forget_topic(self, topic: str) -> None:
+        return None
+
     def set_partition_count(self, count: int) -> None:
         return None
 

@@ -29,10 +29,9 @@ Spec: ``clients/IncrementalAlterConfigsRequest.json``,
 from __future__ import annotations
 
 from odradek.broker.apis import handles
-from odradek.broker.config_admin import preprocess_incremental, reassemble
+from odradek.broker.config_admin import preprocess_incremental
 from odradek.broker.context import RequestContext
-from odradek.broker.forwarding import answered, forward
-from odradek.controller.result import ApiError
+from odradek.broker.handlers.alter_configs import answer_resources
 from odradek.protocol.messages.clients.incremental_alter_configs_request import (
     IncrementalAlterConfigsRequest,
 )
@@ -48,44 +47,8 @@ INCREMENTAL_ALTER_CONFIGS = 44
 async def handle_incremental_alter_configs(
     ctx: RequestContext, request: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
-    broker = ctx.broker
-    resources = request.resources
     own = preprocess_incremental(
-        broker.config, broker.image, resources, validate_only=request.validate_only
+        ctx.broker.config, ctx.broker.image, request.resources, validate_only=request.validate_only
     )
-    remaining = [r for i, r in enumerate(resources) if i not in own]
-    forwarded: dict[tuple[int, str], ApiError] = {}
-    if remaining:
-        to_controller = IncrementalAlterConfigsRequest(
-            resources=remaining, validate_only=request.validate_only
-        )
-
-        def failed(error: ApiError) -> IncrementalAlterConfigsResponse:
-            return IncrementalAlterConfigsResponse(
-                responses=[
-                    AlterConfigsResourceResponse(
-                        error_code=error.code,
-                        error_message=error.message,
-                        resource_type=r.resource_type,
-                        resource_name=r.resource_name,
-                    )
-                    for r in remaining
-                ]
-            )
-
-        answer = await forward(ctx, to_controller, failed)
-        forwarded = {
-            (r.resource_type, r.resource_name): answered(r.error_code, r.error_message)
-            for r in answer.responses
-        }
-    return IncrementalAlterConfigsResponse(
-        responses=[
-            AlterConfigsResourceResponse(
-                error_code=error.code,
-                error_message=error.message,
-                resource_type=r.resource_type,
-                resource_name=r.resource_name,
-            )
-            for r, error in zip(resources, reassemble(resources, own, forwarded), strict=True)
-        ]
-    )
+    responses = await answer_resources(ctx, request, own, AlterConfigsResourceResponse)
+    return IncrementalAlterConfigsResponse(responses=responses)

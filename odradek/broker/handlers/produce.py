@@ -14,7 +14,8 @@ Behaviour (Kafka's ``KafkaApis.handleProduceRequest`` and
   the disk refuses the write;
 * the batch bytes are validated in place (header and CRC, never the records) and
   appended as they came, with their offsets and leader epoch patched into the
-  request's own buffer;
+  request's own buffer; the header the validator parsed goes to the log with them,
+  which does not parse it twice;
 * a retried batch the log already holds is answered with the offsets it got the
   first time;
 * with acks=0 nothing is sent back.
@@ -81,7 +82,7 @@ def _append(
         view = records if isinstance(records, memoryview) else memoryview(records)  # type: ignore[arg-type]
         config = broker.topic_config(topic)
         header = validate_produce_records(view, ctx.api_version, config.max_message_bytes)
-        info = partition.append(view, acks, broker.min_insync_replicas(topic))
+        info = partition.append(view, acks, broker.min_insync_replicas(topic), header)
     except RecordValidationError as e:
         answer.error_code = e.error_code
         answer.error_message = str(e)
