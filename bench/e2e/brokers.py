@@ -44,7 +44,13 @@ START_TIMEOUT = 120.0
 #: What the benchmark sets on top of a single node's configuration, for Kafka and Odradek
 #: alike: a deleted topic's files go after a second rather than a minute, so that a long
 #: run does not fill the disk with topics it is done with.
-BENCH_SETTINGS = {"log.segment.delete.delay.ms": "1000"}
+BENCH_SETTINGS = {
+    "log.segment.delete.delay.ms": "1000",
+    # Consumer-protocol members heartbeat as often as the group benchmark's classic
+    # members do (heartbeat.interval.ms), rather than every 5 s.
+    "group.consumer.heartbeat.interval.ms": "1000",
+    "group.consumer.min.heartbeat.interval.ms": "1000",
+}
 
 
 @dataclass(frozen=True)

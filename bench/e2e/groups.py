@@ -12,6 +12,12 @@ same confluent-kafka settings for all:
   its close), a member *crashes* (from its SIGKILL; the broker notices when its
   session times out, so this measures the broker's timer against
   `session.timeout.ms`, the same for every broker);
+* **migration** (KIP-848's online conversion): two classic members share the
+  partitions, then a member with `group.protocol=consumer` joins, which *upgrades*
+  the group to a consumer group (timed from its subscribe to three members sharing
+  every partition), then it leaves cleanly, which *downgrades* the group to a classic
+  one (timed from its close to two members sharing them again). Brokers that do not
+  speak the consumer protocol get no figure for these;
 * **commit round trips**: one consumer in a group of its own commits an offset
   synchronously (OffsetCommit, shared/kafka-spec/clients/OffsetCommitRequest.json)
   again and again for a few seconds; the rate is commits per second.
@@ -56,7 +62,10 @@ DEFAULT_MEMBER_SETTINGS: dict[str, Any] = {
     "partition.assignment.strategy": "range",
 }
 
-CHANGES = ("join", "leave", "crash")
+CHANGES = ("join", "leave", "crash", "upgrade", "downgrade")
+#: The settings of the member speaking the consumer protocol: librdkafka refuses the
+#: classic-only ones (session, heartbeat, assignor) with it; the broker sets those.
+CONSUMER_PROTOCOL_SETTINGS: dict[str, Any] = {"group.protocol": "consumer"}
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,28 @@ def restabilisation(bootstrap: str, topic: str, settings: Mapping[str, Any]) -> 
             member.close()
 
 
+def migration(bootstrap: str, topic: str, settings: Mapping[str, Any]) -> dict[str, float]:
+    """Seconds from a consumer-protocol member's arrival, then its departure, to a settled
+    group: the upgrade of a classic group and its downgrade."""
+    group = f"bench-migration-{uuid.uuid4().hex[:8]}"
+    members = [Member(bootstrap, topic, group, settings) for _ in range(2)]
+    try:
+        settled_at(members)
+        upgrading = Member(bootstrap, topic, group, CONSUMER_PROTOCOL_SETTINGS)
+        members.append(upgrading)
+        upgraded = settled_at(members)
+        assert upgrading.subscribed_at is not None
+        seconds = {"upgrade": upgraded - upgrading.subscribed_at}
+        members.remove(upgrading)
+        started = time.time()
+        upgrading.leave()
+        seconds["downgrade"] = settled_at(members) - started
+        return seconds
+    finally:
+        for member in members:
+            member.close()
+
+
 def commit_rate(bootstrap: str, topic: str, seconds: float) -> float:
     """Synchronous commits per second of one consumer, alone in its group."""
     import confluent_kafka
@@ -215,6 +246,8 @@ def measure(broker: RunningBroker, repetition: int, options: GroupOptions) -> Gr
         create_topic(broker.bootstrap, topic, PARTITIONS)
         result.seconds = restabilisation(broker.bootstrap, topic, options.member_settings)
         result.commits_per_second = commit_rate(broker.bootstrap, topic, options.commit_seconds)
+        with contextlib.suppress(Exception):
+            result.seconds.update(migration(broker.bootstrap, topic, options.member_settings))
     except Exception as e:
         result.error = _describe(e)
     finally:
@@ -316,7 +349,9 @@ def format_report(
     summary = summarise(results)
     lines = ["Consumer groups (medians)", ""]
     lines.append(
-        f"{'broker':<10}{'join s':>10}{'leave s':>10}{'crash s':>10}{'commits/s':>12}  version"
+        f"{'broker':<10}"
+        + "".join(f"{change + ' s':>12}" for change in CHANGES)
+        + f"{'commits/s':>12}  version"
     )
 
     def cell(value: float | None, fmt: str) -> str:
@@ -325,7 +360,7 @@ def format_report(
     for name, figures in summary.items():
         lines.append(
             f"{name:<10}"
-            + "".join(f"{cell(figures[c], '10.2f'):>10}" for c in CHANGES)
+            + "".join(f"{cell(figures[c], '12.2f'):>12}" for c in CHANGES)
             + f"{cell(figures['commits_per_second'], '12.0f'):>12}  {versions.get(name, '')}"
         )
     lines.extend(
@@ -341,7 +376,7 @@ def format_report(
             lines.append("")
             lines.append(f"{subject} / {other}:")
             lines.extend(
-                f"  {change} re-stabilisation time ratio: "
+                f"  {change} settling time ratio: "
                 f"{_ratio(mine[change], theirs[change])}  (target <= 1)"
                 for change in CHANGES
             )
