@@ -23,7 +23,7 @@ from odradek.protocol.messages.metadata.remove_access_control_entry_record impor
     RemoveAccessControlEntryRecord,
 )
 
-from .merge import merged
+from .merge import differences, merged
 from .records import MetadataReplayError, VersionedRecord
 
 
@@ -85,6 +85,14 @@ class AclsDelta:
     def __init__(self, image: AclsImage) -> None:
         self.image = image
         self.changes: dict[uuid.UUID, StandardAcl | None] = {}
+
+    @classmethod
+    def from_snapshot(cls, image: AclsImage, snapshot: AclsImage) -> AclsDelta:
+        """From ``image`` to ``snapshot``: ACLs the snapshot lacks are removed (Kafka's
+        ``AclsDelta.finishSnapshot``)."""
+        delta = cls(image)
+        delta.changes = differences(image.acls, snapshot.acls)
+        return delta
 
     def replay_acl(self, record: AccessControlEntryRecord) -> None:
         self.changes[record.id] = StandardAcl.from_record(record)

@@ -18,6 +18,7 @@ import msgspec
 
 from odradek.protocol.messages.metadata.client_quota_record import ClientQuotaRecord, EntityData
 
+from .merge import nested_differences
 from .records import VersionedRecord
 
 #: A quota entity: (entity type, name or None for the default) pairs, sorted by type.
@@ -62,6 +63,16 @@ class ClientQuotasDelta:
     def __init__(self, image: ClientQuotasImage) -> None:
         self.image = image
         self.changes: dict[QuotaEntity, dict[str, float | None]] = {}
+
+    @classmethod
+    def from_snapshot(
+        cls, image: ClientQuotasImage, snapshot: ClientQuotasImage
+    ) -> ClientQuotasDelta:
+        """From ``image`` to ``snapshot``: quotas the snapshot lacks are removed (Kafka's
+        ``ClientQuotasDelta.finishSnapshot``)."""
+        delta = cls(image)
+        delta.changes = nested_differences(image.entities, snapshot.entities)
+        return delta
 
     def replay_quota(self, record: ClientQuotaRecord) -> None:
         entity = quota_entity((e.entity_type, e.entity_name) for e in record.entity)

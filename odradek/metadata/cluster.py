@@ -42,7 +42,7 @@ from odradek.protocol.messages.metadata.unfence_broker_record import UnfenceBrok
 from odradek.protocol.messages.metadata.unregister_broker_record import UnregisterBrokerRecord
 
 from . import directories
-from .merge import merged
+from .merge import differences, merged
 from .records import MetadataReplayError, VersionedRecord
 from .versions import MetadataVersion
 
@@ -279,6 +279,15 @@ class ClusterDelta:
         self.image = image
         self.changed_brokers: dict[int, BrokerRegistration | None] = {}
         self.changed_controllers: dict[int, ControllerRegistration | None] = {}
+
+    @classmethod
+    def from_snapshot(cls, image: ClusterImage, snapshot: ClusterImage) -> ClusterDelta:
+        """From ``image`` to ``snapshot``: brokers and controllers the snapshot lacks are
+        unregistered (Kafka's ``ClusterDelta.finishSnapshot``)."""
+        delta = cls(image)
+        delta.changed_brokers = differences(image.brokers, snapshot.brokers)
+        delta.changed_controllers = differences(image.controllers, snapshot.controllers)
+        return delta
 
     def broker(self, broker_id: int) -> BrokerRegistration | None:
         """The broker's registration as of this delta."""

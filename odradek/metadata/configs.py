@@ -21,6 +21,7 @@ import msgspec
 
 from odradek.protocol.messages.metadata.config_record import ConfigRecord
 
+from .merge import nested_differences
 from .records import VersionedRecord
 
 
@@ -90,6 +91,19 @@ class ConfigurationsDelta:
     def __init__(self, image: ConfigurationsImage) -> None:
         self.image = image
         self.changes: dict[ConfigResource, dict[str, str | None]] = {}
+
+    @classmethod
+    def from_snapshot(
+        cls, image: ConfigurationsImage, snapshot: ConfigurationsImage
+    ) -> ConfigurationsDelta:
+        """From ``image`` to ``snapshot``: every key the snapshot lacks is deleted.
+
+        Kafka's ``ConfigurationsDelta.finishSnapshot``; resources whose configs are the
+        same in both are left out, so :meth:`changed_topics` names only real changes.
+        """
+        delta = cls(image)
+        delta.changes = nested_differences(image.resources, snapshot.resources)
+        return delta
 
     def replay_config(self, record: ConfigRecord) -> None:
         resource = ConfigResource(record.resource_type, record.resource_name)

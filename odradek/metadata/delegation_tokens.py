@@ -20,7 +20,7 @@ from odradek.protocol.messages.metadata.remove_delegation_token_record import (
     RemoveDelegationTokenRecord,
 )
 
-from .merge import merged
+from .merge import differences, merged
 from .records import VersionedRecord
 
 
@@ -63,6 +63,16 @@ class DelegationTokensDelta:
     def __init__(self, image: DelegationTokensImage) -> None:
         self.image = image
         self.changes: dict[str, DelegationToken | None] = {}
+
+    @classmethod
+    def from_snapshot(
+        cls, image: DelegationTokensImage, snapshot: DelegationTokensImage
+    ) -> DelegationTokensDelta:
+        """From ``image`` to ``snapshot``: tokens the snapshot lacks are removed (Kafka's
+        ``DelegationTokenDelta.finishSnapshot``)."""
+        delta = cls(image)
+        delta.changes = differences(image.tokens, snapshot.tokens)
+        return delta
 
     def replay_token(self, record: DelegationTokenRecord) -> None:
         self.changes[record.token_id] = DelegationToken(

@@ -29,6 +29,16 @@ Any other record type raises :class:`UnsupportedRecordError`. Metadata transacti
 markers (Begin/End/AbortTransactionRecord) are among them: they are the business
 of whoever feeds batches in, since they decide when a delta may be applied at all.
 
+**Snapshots.** A snapshot is a whole image, not a change: whatever the reader's image
+holds and the snapshot does not -- a topic deleted, a partition moved away, a broker
+unregistered, a config, quota, ACL, credential, token or feature removed, the producer
+id counter -- must go. :meth:`MetadataDelta.from_snapshot` is that delta, from the
+reader's image to the snapshot's, built part by part from the two images (Kafka
+replays the snapshot onto the old image and then calls ``finishSnapshot()`` on every
+sub-delta to mark the rest removed; comparing the images gives the same delta, with
+the parts a snapshot leaves as they were left out). So a broker acts on a snapshot as
+on any other delta: it deletes the partitions it no longer hosts.
+
 Mirrors Kafka's ``MetadataDelta`` (``org.apache.kafka.image.MetadataDelta``).
 """
 
@@ -74,6 +84,7 @@ from odradek.protocol.messages.metadata.user_scram_credential_record import (
 )
 from odradek.protocol.messages.metadata.zk_migration_state_record import ZkMigrationStateRecord
 
+from . import versions
 from .acls import AclsDelta
 from .client_quotas import ClientQuotasDelta
 from .cluster import ClusterDelta
@@ -174,6 +185,21 @@ class MetadataDelta:
         for record in records:
             self.replay(record.message)
 
+    @classmethod
+    def from_snapshot(cls, image: MetadataImage, snapshot: MetadataImage) -> MetadataDelta:
+        """The delta from ``image`` to ``snapshot``, the image a metadata snapshot holds.
+
+        Everything ``image`` has and ``snapshot`` lacks is removed; a part of the image
+        the snapshot leaves as it was gets no sub-delta. Applying the delta (at the
+        snapshot's provenance) gives ``snapshot``.
+        """
+        delta = cls(image)
+        for part, kind in _SNAPSHOT_PARTS:
+            old, new = getattr(image, part), getattr(snapshot, part)
+            if new != old:
+                setattr(delta, part, kind.from_snapshot(old, new))
+        return delta
+
     def _remove_topic(self, record: RemoveTopicRecord) -> None:
         name = self._topics().replay_remove_topic(record)
         self._configs().delete_all(ConfigResource.topic(name))
@@ -184,7 +210,10 @@ class MetadataDelta:
         """The new ``metadata.version``, if this delta finalizes one."""
         if self.features is None or self.features.metadata_version_change is None:
             return None
-        return MetadataVersion(self.features.metadata_version_change)
+        # A snapshot without metadata.version (level 0) means the level Kafka assumes.
+        return MetadataVersion(
+            max(self.features.metadata_version_change, versions.MINIMUM_KRAFT_VERSION)
+        )
 
     def local_changes(self, broker_id: int) -> LocalReplicaChanges:
         """What this delta asks of broker ``broker_id``: partitions to lead, follow, delete."""
@@ -218,6 +247,20 @@ class MetadataDelta:
                 else self.delegation_tokens.apply()
             ),
         )
+
+
+#: Each part of the image, named alike in the image and the delta, and its delta's type.
+_SNAPSHOT_PARTS: tuple[tuple[str, Any], ...] = (
+    ("features", FeaturesDelta),
+    ("cluster", ClusterDelta),
+    ("topics", TopicsDelta),
+    ("configs", ConfigurationsDelta),
+    ("client_quotas", ClientQuotasDelta),
+    ("producer_ids", ProducerIdsDelta),
+    ("acls", AclsDelta),
+    ("scram", ScramDelta),
+    ("delegation_tokens", DelegationTokensDelta),
+)
 
 
 def _ignore(delta: MetadataDelta, record: Any) -> None:

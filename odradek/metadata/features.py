@@ -19,6 +19,7 @@ from odradek.protocol.messages.metadata.feature_level_record import FeatureLevel
 from odradek.protocol.messages.metadata.zk_migration_state_record import ZkMigrationStateRecord
 
 from . import versions
+from .merge import differences
 from .records import VersionedRecord
 from .versions import MetadataVersion
 
@@ -83,6 +84,21 @@ class FeaturesDelta:
         self.changes: dict[str, int | None] = {}
         self.metadata_version_change: int | None = None
         self.zk_migration_state_change: int | None = None
+
+    @classmethod
+    def from_snapshot(cls, image: FeaturesImage, snapshot: FeaturesImage) -> FeaturesDelta:
+        """From ``image`` to ``snapshot``: features the snapshot lacks are removed.
+
+        Kafka's ``finishSnapshot``; here ``metadata.version`` and the migration state
+        follow the snapshot too, so that the result is exactly the snapshot's image.
+        """
+        delta = cls(image)
+        delta.changes = differences(image.finalized_versions, snapshot.finalized_versions)
+        if snapshot.metadata_version_level != image.metadata_version_level:
+            delta.metadata_version_change = snapshot.metadata_version_level
+        if snapshot.zk_migration_state != image.zk_migration_state:
+            delta.zk_migration_state_change = snapshot.zk_migration_state
+        return delta
 
     def replay_feature_level(self, record: FeatureLevelRecord) -> None:
         if record.name == versions.FEATURE_NAME:

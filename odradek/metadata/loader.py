@@ -9,7 +9,11 @@ an aborted one is dropped whole, so no reader ever sees half of a change that th
 controller wrote in several batches (bootstrap records, in Kafka). Records before
 a transaction starts are published first.
 
-A snapshot (:meth:`MetadataLoader.load_snapshot`) is replayed onto the empty image.
+A snapshot (:meth:`MetadataLoader.load_snapshot`) is replayed onto the empty image,
+which gives the image it holds; what is published with that image is the delta from
+the loader's image to it (:meth:`MetadataDelta.from_snapshot
+<odradek.metadata.delta.MetadataDelta.from_snapshot>`), so that whatever the snapshot
+no longer has -- a deleted topic, say -- is removed for every reader acting on deltas.
 
 Mirrors Kafka's ``MetadataBatchLoader`` (``org.apache.kafka.image.loader``).
 """
@@ -23,7 +27,7 @@ from odradek.protocol.messages.metadata.abort_transaction_record import AbortTra
 from odradek.protocol.messages.metadata.begin_transaction_record import BeginTransactionRecord
 from odradek.protocol.messages.metadata.end_transaction_record import EndTransactionRecord
 
-from .delta import MetadataDelta
+from .delta import MetadataDelta, replay_records
 from .image import EMPTY_IMAGE, MetadataImage, MetadataProvenance
 from .records import MetadataReplayError, VersionedRecord
 from .serde import MetadataBatch
@@ -94,12 +98,16 @@ class MetadataLoader:
     def load_snapshot(
         self, records: Iterable[VersionedRecord], provenance: MetadataProvenance
     ) -> Publication:
-        """Start over from a snapshot (only before anything else was loaded)."""
-        if not self.image.is_empty() or self._replayed or self._in_transaction:
-            raise RuntimeError("a snapshot can only be loaded into an empty loader")
-        self._delta = MetadataDelta(EMPTY_IMAGE)
-        self._delta.replay_all(records)
-        self.image = self._delta.apply(provenance)
-        published = Publication(self._delta, self.image)
-        self._delta = MetadataDelta(self.image)
-        return published
+        """Replace the image with a snapshot's; the delta says what that changed.
+
+        Records replayed since the last published image (an unfinished transaction) are
+        dropped: the snapshot holds the state of the log past them. A snapshot that
+        cannot be replayed raises and leaves the loader as it was.
+        """
+        snapshot = replay_records(EMPTY_IMAGE, records, provenance)
+        delta = MetadataDelta.from_snapshot(self.image, snapshot)
+        self.image = snapshot
+        self._delta = MetadataDelta(snapshot)
+        self._replayed = False
+        self._in_transaction = False
+        return Publication(delta, snapshot)

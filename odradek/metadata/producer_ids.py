@@ -44,6 +44,18 @@ class ProducerIdsDelta:
         self.image = image
         self.next_producer_id = image.next_producer_id
 
+    @classmethod
+    def from_snapshot(cls, image: ProducerIdsImage, snapshot: ProducerIdsImage) -> ProducerIdsDelta:
+        """From ``image`` to ``snapshot``, whose counter is taken as it is (-1 if it has none).
+
+        Kafka's ``finishSnapshot`` keeps the old counter when the snapshot has no
+        ProducerIdsRecord; here the image becomes exactly the snapshot's. Snapshots only
+        move forward along the log, so the counter does not go back in practice.
+        """
+        delta = cls(image)
+        delta.next_producer_id = snapshot.next_producer_id
+        return delta
+
     def replay_producer_ids(self, record: ProducerIdsRecord) -> None:
         # Ids handed out twice would let two producers share an id: a log that moves
         # the counter backwards is corrupt (Kafka's controller refuses it the same way).

@@ -21,7 +21,7 @@ from odradek.protocol.messages.metadata.user_scram_credential_record import (
     UserScramCredentialRecord,
 )
 
-from .merge import merged
+from .merge import differences, merged
 from .records import VersionedRecord
 
 #: ``ScramMechanism`` type ids.
@@ -68,6 +68,14 @@ class ScramDelta:
     def __init__(self, image: ScramImage) -> None:
         self.image = image
         self.changes: dict[tuple[int, str], ScramCredential | None] = {}
+
+    @classmethod
+    def from_snapshot(cls, image: ScramImage, snapshot: ScramImage) -> ScramDelta:
+        """From ``image`` to ``snapshot``: credentials the snapshot lacks are removed
+        (Kafka's ``ScramDelta.finishSnapshot``)."""
+        delta = cls(image)
+        delta.changes = differences(image.credentials, snapshot.credentials)
+        return delta
 
     def replay_credential(self, record: UserScramCredentialRecord) -> None:
         self.changes[(record.mechanism, record.name)] = ScramCredential(

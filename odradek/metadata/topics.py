@@ -27,6 +27,7 @@ from odradek.protocol.messages.metadata.remove_topic_record import RemoveTopicRe
 from odradek.protocol.messages.metadata.topic_record import TopicRecord
 from odradek.storage.checkpoints import TopicPartition
 
+from .merge import differences
 from .partition import PartitionRegistration
 from .records import MetadataReplayError, VersionedRecord
 from .versions import MetadataVersion
@@ -126,6 +127,20 @@ class TopicDelta:
         self.image = image
         #: Partition id -> its registration after this delta.
         self.partition_changes: dict[int, PartitionRegistration] = {}
+        #: Partitions of the image that this delta removes. No record removes a single
+        #: partition; only a snapshot that lacks one does.
+        self.removed_partitions: set[int] = set()
+
+    @classmethod
+    def from_snapshot(cls, image: TopicImage, snapshot: TopicImage) -> TopicDelta:
+        """From ``image`` to the same topic in a snapshot: the partitions that differ."""
+        delta = cls(image)
+        for partition_id, change in differences(image.partitions, snapshot.partitions).items():
+            if change is None:
+                delta.removed_partitions.add(partition_id)
+            else:
+                delta.partition_changes[partition_id] = change
+        return delta
 
     @property
     def name(self) -> str:
@@ -138,7 +153,9 @@ class TopicDelta:
     def partition(self, partition_id: int) -> PartitionRegistration | None:
         """The partition as of this delta."""
         found = self.partition_changes.get(partition_id)
-        return found if found is not None else self.image.partitions.get(partition_id)
+        if found is not None or partition_id in self.removed_partitions:
+            return found
+        return self.image.partitions.get(partition_id)
 
     def new_partitions(self) -> dict[int, PartitionRegistration]:
         """Partitions this delta created."""
@@ -150,6 +167,7 @@ class TopicDelta:
 
     def replay_partition(self, record: PartitionRecord) -> None:
         self.partition_changes[record.partition_id] = PartitionRegistration.from_record(record)
+        self.removed_partitions.discard(record.partition_id)
 
     def replay_partition_change(self, record: PartitionChangeRecord) -> None:
         partition = self.partition(record.partition_id)
@@ -160,15 +178,17 @@ class TopicDelta:
         self.partition_changes[record.partition_id] = partition.merge(record)
 
     def apply(self) -> TopicImage:
-        if not self.partition_changes:
+        if not self.partition_changes and not self.removed_partitions:
             return self.image
-        return TopicImage(
-            name=self.image.name,
-            topic_id=self.image.topic_id,
-            partitions={**self.image.partitions, **self.partition_changes},
-        )
+        partitions = {**self.image.partitions, **self.partition_changes}
+        for partition_id in self.removed_partitions:
+            del partitions[partition_id]
+        return TopicImage(name=self.image.name, topic_id=self.image.topic_id, partitions=partitions)
 
     def _local_changes(self, broker_id: int, out: _LocalChangesBuilder) -> None:
+        for partition_id in self.removed_partitions:
+            if broker_id in self.image.partitions[partition_id].replicas:
+                out.deletes.add(TopicPartition(self.name, partition_id))
         for partition_id, partition in self.partition_changes.items():
             tp = TopicPartition(self.name, partition_id)
             previous = self.image.partitions.get(partition_id)
@@ -203,11 +223,37 @@ class TopicsDelta:
 
     def __init__(self, image: TopicsImage) -> None:
         self.image = image
-        #: Topic id -> its delta, for topics created or changed (never deleted ones).
+        #: Topic id -> its delta, for topics created or changed (never deleted ones, but
+        #: for an id that a snapshot names differently: both deleted and created).
         self.changed_topics: dict[uuid.UUID, TopicDelta] = {}
         #: Ids of topics of the image that this delta deletes.
         self.deleted_topic_ids: set[uuid.UUID] = set()
         self.created_topic_ids: set[uuid.UUID] = set()
+
+    @classmethod
+    def from_snapshot(cls, image: TopicsImage, snapshot: TopicsImage) -> TopicsDelta:
+        """From ``image`` to ``snapshot``: topics and partitions it lacks are deleted.
+
+        Kafka's ``TopicsDelta.finishSnapshot``. A topic of both keeps only the partition
+        changes, so :meth:`local_changes` asks a broker to act on what changed and to
+        delete what it no longer hosts, not to reopen everything. An id that comes back
+        under another name (never written by a controller) counts as a deletion and a
+        creation.
+        """
+        delta = cls(image)
+        for topic_id, old in image.by_id.items():
+            kept = snapshot.by_id.get(topic_id)
+            if kept is None or kept.name != old.name:
+                delta.deleted_topic_ids.add(topic_id)
+        for topic_id, new in snapshot.by_id.items():
+            existing = image.by_id.get(topic_id)
+            if existing is None or topic_id in delta.deleted_topic_ids:
+                existing = TopicImage(name=new.name, topic_id=topic_id)
+                delta.created_topic_ids.add(topic_id)
+            elif existing == new:
+                continue
+            delta.changed_topics[topic_id] = TopicDelta.from_snapshot(existing, new)
+        return delta
 
     def topic(self, topic_id: uuid.UUID) -> TopicImage | None:
         """The topic as of this delta (partition changes applied), or None if absent."""

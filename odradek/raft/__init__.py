@@ -22,7 +22,8 @@ for itself, and asks for real votes. A voter grants one vote per epoch, to an up
 log, and writes the vote to ``quorum-state`` before answering. A majority makes the
 candidate *leader*: it appends a LeaderChange record and announces itself with
 BeginQuorumEpoch. Pre-vote is why a voter coming back from a partition cannot depose a
-healthy leader: it never wins the pre-vote, so it never raises the epoch.
+healthy leader: it never wins the pre-vote, so it never raises the epoch. The only
+voter of a one-voter quorum is its own majority: it leads as soon as it starts.
 (:mod:`.quorum`, :mod:`.states`, :mod:`.voting`, :mod:`.epoch_notices`.)
 
 **Replication is pulled.** Followers and observers send Fetch to the leader with the

@@ -40,7 +40,13 @@ from odradek.raft.quorum import QuorumState, RandomSource
 from odradek.raft.ready import Commit, Event, LeaderChange, LoadSnapshot, Ready
 from odradek.raft.request_manager import RequestManager
 from odradek.raft.snapshots import SnapshotWriter, read_snapshot
-from odradek.raft.states import EpochState, FollowerState
+from odradek.raft.states import (
+    CandidateState,
+    EpochState,
+    FollowerState,
+    ResignedState,
+    UnattachedState,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -111,6 +117,7 @@ class RaftCore:
         self._next_tick_ms = now_ms
         self.quorum.initialize(election, self.log_end(), now_ms)
         self.requests.reset_all()
+        self._elect_at_start(now_ms)
         self._poll(now_ms)
 
     # -- what the replica is -------------------------------------------------------------
@@ -473,6 +480,26 @@ class RaftCore:
         self.update_follower_high_watermark(state, snapshot_id.offset)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _elect_at_start(self, now_ms: int) -> None:
+        """Kafka's ``initialize``: run at once whatever election cannot be lost.
+
+        A candidate restored from ``quorum-state`` already holds its own vote, which is a
+        majority when it is the only voter: it leads the epoch it ran in. And the only
+        voter, however else it starts (new, after leading, or after following a voter
+        that has since left the set), never hears from a leader other than itself, so
+        waiting out an election timeout would only delay the first commit: it goes
+        through Prospective and Candidate to Leader in this one step, in the epoch after
+        the last it knew.
+        """
+        state = self.quorum.state
+        if isinstance(state, CandidateState):
+            if state.tally.is_won:
+                self.transition_to_leader(now_ms)
+        elif self.quorum.is_only_voter and isinstance(
+            state, UnattachedState | FollowerState | ResignedState
+        ):
+            self.transition_to_prospective(now_ms)
 
     def _poll(self, now_ms: int) -> None:
         # A state's timer can move it on, and the next state may act at once (a single

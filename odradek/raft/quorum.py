@@ -8,7 +8,8 @@ Follower):
 from            to, and why                                                     persisted
 ==============  ==============================================================  ===========
 Unattached      Unattached: a higher epoch; or a vote granted in this epoch     yes
-                Prospective: the election timeout ran out                       no
+                Prospective: the election timeout ran out; or at start, as the  no
+                only voter
                 Follower: a leader of this or a higher epoch made itself known  yes
 Prospective     Candidate: a majority granted the pre-vote                      yes
                 Follower: a leader made itself known (a higher epoch, or this   yes
@@ -20,9 +21,11 @@ Candidate       Leader: a majority granted the vote                             
                 Follower / Unattached: a leader or a higher epoch               yes
 Leader          Resigned: shutting down, or check-quorum failed                 no
                 Follower / Unattached: a higher epoch                           yes
-Follower        Prospective: the fetch timeout ran out                          no
+Follower        Prospective: the fetch timeout ran out; or at start, as the     no
+                only voter
                 Follower / Unattached: a higher epoch                           yes
 Resigned        Unattached (next epoch): the election timeout ran out           yes
+                Prospective: at start, as the only voter                        no
                 Follower / Unattached: a higher epoch                           yes
 ==============  ==============================================================  ===========
 
@@ -32,6 +35,11 @@ for the driver to write before anything else leaves (see :mod:`odradek.raft.read
 others keep what is on disk true: a Prospective replica has not voted for itself yet,
 and a Resigned leader restarts as Resigned anyway (a restarted leader is Resigned in its
 old epoch so that it never leads or votes there again).
+
+The only voter's own pre-vote and vote are a majority, and nobody else can answer, so
+at start it runs through Prospective and Candidate to Leader at once, as Kafka's
+``KafkaRaftClient.initialize`` does; restored as Candidate, it leads at once (see
+:meth:`RaftCore._elect_at_start <odradek.raft.core.RaftCore._elect_at_start>`).
 
 A transition that breaks these rules raises :class:`IllegalTransitionError`: it would be
 a bug in the core, never a consequence of what the network delivered.
@@ -279,11 +287,14 @@ class QuorumState:
         if self.is_observer or isinstance(current, LeaderState | ProspectiveState):
             raise IllegalTransitionError(f"cannot become prospective from {current}")
         retries = current.retries + 1 if isinstance(current, CandidateState) else 1
+        # A restarted leader (Resigned) runs again without a leader to go back to: it
+        # never follows itself.
+        leader_id = None if current.leader_id == self.local_id else current.leader_id
         state = ProspectiveState(
             current.epoch,
             self.local_id,
             self.voters,
-            leader_id=current.leader_id,
+            leader_id=leader_id,
             voted_id=current.voted_id,
             election_deadline=now_ms + self.random_election_timeout_ms(),
             retries=retries,

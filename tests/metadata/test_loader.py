@@ -91,5 +91,10 @@ def test_snapshot() -> None:
     )
     assert published.image.provenance == provenance
     assert list(published.image.topics.by_name) == ["t1"]
-    with pytest.raises(RuntimeError):
-        loader.load_snapshot([], provenance)
+    # A later snapshot replaces the image, and its delta removes what it lacks.
+    later = MetadataProvenance(last_offset=90, last_epoch=4)
+    emptied = loader.load_snapshot([VersionedRecord(MV, 0)], later)
+    assert emptied.image.topics.by_name == {}
+    assert emptied.delta.topics is not None
+    assert emptied.delta.topics.deleted_topic_ids == {uuid.UUID(int=1)}
+    assert loader.image is emptied.image

@@ -28,7 +28,8 @@ node that restarted since it was sent is dropped: its connection is gone.
   batch for batch, with one global history, and no truncation or crash reaches below
   what was verified;
 * every state machine's digest equals the history's digest at its offset (so snapshots
-  carry exactly the committed state).
+  carry exactly the committed state);
+* the only voter of a one-voter quorum leads from the instant it starts.
 
 And at the end, once every fault is healed: one leader, every live replica holding and
 having applied every committed record (liveness).
@@ -539,6 +540,8 @@ class Simulation:
         node.last_state = None
         node.last_view = ""
         self.trace(f"n{node.node_id} started: {view(node.core.state)}")
+        if self.voters == {node.node_id} and not node.core.is_leader:
+            raise InvariantViolation(f"the only voter n{node.node_id} started without leading")
         self.drive(node)
 
     def crash(self, node: Node) -> None:

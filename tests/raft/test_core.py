@@ -90,6 +90,96 @@ def test_a_single_voter_elects_itself_and_commits_alone() -> None:
     assert core.high_watermark == 2
 
 
+ALONE = frozenset({1})
+
+
+def test_a_single_voter_leads_before_any_time_passes() -> None:
+    """Kafka's ``initialize``: the only voter's own votes are a majority, so it does not
+    wait out an election timeout; the core leads as soon as it is built."""
+    core = make_core(voters=(1,))
+    assert core.is_leader
+    assert core.epoch == 1
+    ready = core.ready(0)
+    assert ready.election == ElectionState(1, 1, 1, ALONE)
+    assert ready.flush_offset == 1  # the LeaderChange record
+    assert ready.messages == []
+    assert [type(e).__name__ for e in ready.events] == ["Commit", "LeaderChange"]
+    assert ready.events[-1] == LeaderChange(1, 1)
+    assert core.high_watermark == 1
+    assert core.append([b"hello"], 1, 0) == 1
+
+
+def _log_with_epoch(epoch: int) -> MemoryRaftLog:
+    log = MemoryRaftLog()
+    log.append_as_leader(
+        data_batch([b"a", b"b"], base_offset=0, epoch=epoch, append_time_ms=0), epoch
+    )
+    log.flush(log.end_offset)
+    return log
+
+
+@pytest.mark.parametrize(
+    ("stored", "log_epoch", "epoch"),
+    [
+        # It led epoch 4: restored Resigned there, it runs in epoch 5.
+        pytest.param(ElectionState(4, 1, 1, ALONE), 4, 5, id="after-leading"),
+        # It had voted for itself in epoch 5: restored Candidate, it holds a majority.
+        pytest.param(ElectionState(5, None, 1, ALONE), 4, 5, id="after-voting-for-itself"),
+        pytest.param(ElectionState(3, None, None, ALONE), 3, 4, id="unattached"),
+        # It followed voter 2, since removed from the voter set.
+        pytest.param(ElectionState(6, 2, None, frozenset({1, 2})), 6, 7, id="after-following"),
+        # The log saw a later epoch than quorum-state.
+        pytest.param(ElectionState(2, None, None, ALONE), 5, 6, id="log-ahead-of-state"),
+    ],
+)
+def test_a_restarted_single_voter_leads_before_any_time_passes(
+    stored: ElectionState, log_epoch: int, epoch: int
+) -> None:
+    core = make_core(voters=(1,), election=stored, log=_log_with_epoch(log_epoch))
+    assert core.is_leader
+    assert core.epoch == epoch
+    ready = core.ready(0)
+    assert ready.election == ElectionState(epoch, 1, 1, ALONE)
+    # The records of earlier epochs commit with the new epoch's LeaderChange record.
+    commits = [e for e in ready.events if isinstance(e, Commit)]
+    assert commits[0].batches[0].records == (b"a", b"b")
+    assert core.high_watermark == 3
+    assert ready.events[-1] == LeaderChange(1, epoch)
+
+
+def test_a_single_voter_restarted_from_its_own_files_leads_at_once() -> None:
+    log = MemoryRaftLog()
+    core = make_core(voters=(1,), log=log)
+    stored = core.ready(0).election
+    core.append([b"kept"], core.epoch, 0)
+    core.tick(1_000)  # past the linger time
+    ready = core.ready(1_000)
+    assert ready.flush_offset == 2
+    log.flush(ready.flush_offset)
+    log.lose_unflushed()
+    restarted = RaftCore(
+        node_id=1, voters=(1,), log=log, rng=random.Random(1), now_ms=5_000, election=stored
+    )
+    assert restarted.is_leader
+    assert restarted.epoch == 2
+    ready = restarted.ready(5_000)
+    records = [
+        r for e in ready.events if isinstance(e, Commit) for b in e.batches for r in b.records
+    ]
+    assert b"kept" in records
+    assert restarted.high_watermark == 3
+
+
+def test_only_the_only_voter_elects_itself_at_start() -> None:
+    observer = make_core(node_id=2, voters=(1,))
+    assert isinstance(observer.state, UnattachedState)
+    assert observer.epoch == 0
+    one_of_three = make_core()
+    assert isinstance(one_of_three.state, UnattachedState)
+    restored_candidate = make_core(election=ElectionState(5, None, 1, frozenset(VOTERS)))
+    assert isinstance(restored_candidate.state, CandidateState)
+
+
 def test_a_vote_is_persisted_in_the_same_ready_that_grants_it() -> None:
     core = make_core()
     ready = ask(core, vote(epoch=3, candidate=2), source=2)

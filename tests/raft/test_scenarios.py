@@ -262,3 +262,31 @@ def test_snapshot_to_a_lagging_follower() -> None:
     assert any("FetchSnapshot(" in line for line in sim.lines)
     assert sim.nodes[lagging].machine.count == 12
     check_transcript(sim, "snapshot_to_a_lagging_follower")
+
+
+def test_a_single_voter_leads_at_once() -> None:
+    """The only voter needs nobody's vote: it leads the moment it starts, and again the
+    moment it restarts (in the next epoch, as Kafka's ``initialize`` does), with no
+    election timeout in between; the observer finds it by asking."""
+    sim = quorum(voters=1, observers=1)
+    voter = sim.nodes[1]
+    assert sim.now == 0
+    assert is_leader(voter)
+    assert voter.core is not None
+    assert voter.core.epoch == 1
+    append(sim, 2)
+    sim.wait_for(lambda: all_caught_up(sim), 5_000, "the observer catching up")
+    sim.trace("# the voter crashes, and comes back 500 ms later")
+    sim.crash_node(1)
+    sim.run_for(500)
+    restarted_at = sim.now
+    sim.restart_node(1)
+    assert is_leader(voter)
+    assert voter.core.epoch == 2
+    assert voter.machine.leader == (1, 2)
+    assert voter.machine.count == 2
+    append(sim, 1)
+    sim.wait_for(lambda: all_caught_up(sim), 5_000, "the observer following the new epoch")
+    assert sim.now > restarted_at
+    assert not any("Vote" in line for line in sim.lines)
+    check_transcript(sim, "single_voter_leads_at_once")

@@ -29,6 +29,7 @@ def seeds(count: int) -> list[int]:
     return [int(_ONE_SEED)] if _ONE_SEED else list(range(count))
 
 
+ONE_VOTER = Profile(voters=1, observers=2)
 THREE_VOTERS = Profile(voters=3, observers=1)
 FIVE_VOTERS = Profile(voters=5, observers=2)
 
@@ -56,6 +57,13 @@ def test_three_voters_and_an_observer(seed: int) -> None:
 @pytest.mark.parametrize("seed", seeds(SEEDS // 2))
 def test_five_voters_and_two_observers(seed: int) -> None:
     run_seed(FIVE_VOTERS, seed, "test_five_voters_and_two_observers")
+
+
+@pytest.mark.parametrize("seed", seeds(max(SEEDS // 10, 1)))
+def test_one_voter_and_two_observers(seed: int) -> None:
+    """The single-controller quorum: the voter leads at every (re)start, without an
+    election, and the observers follow it through crashes, resignations and partitions."""
+    run_seed(ONE_VOTER, seed, "test_one_voter_and_two_observers")
 
 
 @pytest.mark.parametrize("seed", seeds(max(SEEDS // 40, 1)))

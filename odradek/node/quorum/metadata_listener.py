@@ -11,7 +11,7 @@ stands for.
 replica (Kafka's ``MetadataLoader`` as a ``RaftClient.Listener``, feeding
 ``BrokerMetadataPublisher``): every committed batch goes through a
 :class:`~odradek.metadata.loader.MetadataLoader`, and each image it completes is
-published with its delta.
+published with its delta; so is each snapshot, with the delta from the image before it.
 """
 
 from __future__ import annotations
@@ -76,11 +76,12 @@ class MetadataPublisher:
 
     def handle_load_snapshot(self, snapshot: SnapshotContents) -> None:
         # A snapshot replaces everything: the replica was new, or too far behind to be
-        # sent the log. Its image is published as a whole, as if built from nothing.
-        delta = snapshot_delta(snapshot)
-        image = delta.apply(snapshot_provenance(snapshot))
-        self.loader = MetadataLoader(image)
-        self.publish(delta, image)
+        # sent the log. The delta published with it also removes what the snapshot no
+        # longer has, so the broker deletes the partitions of topics deleted meanwhile.
+        publication = self.loader.load_snapshot(
+            (decode_record(value) for value in snapshot.records), snapshot_provenance(snapshot)
+        )
+        self.publish(publication.delta, publication.image)
 
     def handle_leader_change(self, leader_id: int | None, epoch: int) -> None:
         """Who leads the log changes nothing in the image a broker serves from."""
