@@ -98,6 +98,7 @@ from odradek.protocol.messages.metadata.unregister_broker_record import Unregist
 from . import (
     alter_partition,
     configs,
+    controller_registration,
     features,
     heartbeats,
     partitions,
@@ -297,7 +298,8 @@ class QuorumController:
         self, request: ControllerRegistrationRequest, now_ms: int
     ) -> Decision[ControllerRegistrationResponse]:
         self._require_active()
-        return self._decide(registration.register_controller(self.image, request), now_ms)
+        result = controller_registration.register_controller(self.image, request)
+        return self._decide(result, now_ms)
 
     def create_topics(
         self, request: CreateTopicsRequest, now_ms: int

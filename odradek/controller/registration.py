@@ -19,10 +19,10 @@ that is new for every process start. The controller answers with a ``RegisterBro
   none reserved, none repeated, none claimed by another broker (INVALID_REGISTRATION).
 
 A new registration starts fenced; the broker is unfenced by a heartbeat once it has
-caught up with the log (see :mod:`.heartbeats`). Controllers register the same way
-(ControllerRegistration, KIP-919) so that brokers can find them.
+caught up with the log (see :mod:`.heartbeats`). Controllers register too
+(ControllerRegistration, KIP-919): :mod:`.controller_registration`.
 
-Mirrors ``ClusterControlManager.registerBroker`` / ``registerController`` and
+Mirrors ``ClusterControlManager.registerBroker`` and
 ``ReplicationControlManager.unregisterBroker`` in Kafka.
 """
 
@@ -41,12 +41,6 @@ from odradek.protocol.messages.clients.broker_registration_request import (
 from odradek.protocol.messages.clients.broker_registration_response import (
     BrokerRegistrationResponse,
 )
-from odradek.protocol.messages.clients.controller_registration_request import (
-    ControllerRegistrationRequest,
-)
-from odradek.protocol.messages.clients.controller_registration_response import (
-    ControllerRegistrationResponse,
-)
 from odradek.protocol.messages.clients.unregister_broker_response import (
     UnregisterBrokerResponse,
 )
@@ -55,14 +49,9 @@ from odradek.protocol.messages.metadata.register_broker_record import (
     BrokerFeature,
     RegisterBrokerRecord,
 )
-from odradek.protocol.messages.metadata.register_controller_record import (
-    ControllerEndpoint,
-    ControllerFeature,
-    RegisterControllerRecord,
-)
 
 from . import leadership
-from .result import ApiError, ControllerResult
+from .result import ControllerResult
 from .settings import ControllerSettings
 
 
@@ -208,45 +197,6 @@ def _registration_record(
     else:
         record.broker_epoch = new_broker_epoch
     return record
-
-
-def register_controller(
-    image: MetadataImage, request: ControllerRegistrationRequest
-) -> ControllerResult[ControllerRegistrationResponse]:
-    """ControllerRegistration: a ``RegisterControllerRecord`` for the controller."""
-    if not image.features.metadata_version.supports_controller_registration:
-        error = ApiError(
-            ErrorCode.UNSUPPORTED_VERSION,
-            "The current MetadataVersion is too old to support controller registrations.",
-        )
-        return ControllerResult(
-            [], ControllerRegistrationResponse(error_code=error.code, error_message=error.message)
-        )
-    record = RegisterControllerRecord(
-        controller_id=request.controller_id,
-        incarnation_id=request.incarnation_id,
-        zk_migration_ready=False,
-        end_points=[
-            ControllerEndpoint(
-                name=listener.name,
-                host=listener.host,
-                port=listener.port,
-                security_protocol=listener.security_protocol,
-            )
-            for listener in request.listeners
-        ],
-        features=[
-            ControllerFeature(
-                name=f.name,
-                min_supported_version=f.min_supported_version,
-                max_supported_version=f.max_supported_version,
-            )
-            for f in request.features
-        ],
-    )
-    return ControllerResult(
-        [VersionedRecord(record, 0)], ControllerRegistrationResponse(error_message=None)
-    )
 
 
 def unregister_broker(

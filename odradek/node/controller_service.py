@@ -66,6 +66,7 @@ ALTER_PARTITION = 56
 BROKER_REGISTRATION = 62
 BROKER_HEARTBEAT = 63
 ALLOCATE_PRODUCER_IDS = 67
+CONTROLLER_REGISTRATION = 70
 UPDATE_FEATURES = 57
 
 #: The shortest pause between two checks for lapsed broker sessions.
@@ -222,6 +223,8 @@ class ControllerService:
             decision = c.allocate_producer_ids(request, now)
         elif api_key == UPDATE_FEATURES:
             decision = c.update_features(request, api_version, now)
+        elif api_key == CONTROLLER_REGISTRATION:
+            decision = c.register_controller(request, now)
         else:
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, f"no controller API {api_key}")
         self._append(decision)

@@ -55,6 +55,7 @@ from odradek.node.broker_lifecycle import BrokerLifecycle
 from odradek.node.config import BrokerConfig
 from odradek.node.config.listeners import Endpoint
 from odradek.node.controller_apis import CONTROLLER_REGISTRY, ControllerApi, ControllerApis
+from odradek.node.controller_registration import run_controller_registration
 from odradek.node.controller_service import ControllerService
 from odradek.node.format import format_directories, formatted_cluster_id, new_cluster_id
 from odradek.node.kafka_client import ClientSettings
@@ -169,6 +170,7 @@ async def run_node(
             async with trio.open_nursery() as controller_side:
                 if controller is not None:
                     nursery.start_soon(controller.run_session_timer)
+                    nursery.start_soon(run_controller_registration, config, controller, raft)
                     controller_apis = ControllerApis(
                         controller,
                         config,

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from odradek.controller.registration import register_broker, register_controller, unregister_broker
+from odradek.controller.controller_registration import register_controller
+from odradek.controller.registration import register_broker, unregister_broker
 from odradek.metadata import directories
 from odradek.metadata.image import MetadataImage
 from odradek.metadata.records import VersionedRecord

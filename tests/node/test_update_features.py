@@ -25,6 +25,7 @@ from odradek.protocol.messages.clients.update_features_response import (
     UpdatableFeatureResult,
     UpdateFeaturesResponse,
 )
+from tests.node.test_controller_registration import wait_for_registrations
 from tests.support.kafka_reference import (
     KafkaReference,
     kafka_reference,
@@ -201,23 +202,41 @@ def test_raw_versions_through_broker_and_controller_listeners(
 
 
 def test_through_a_broker_of_a_three_controller_cluster(tmp_path: Path) -> None:
-    """Forwarded to the active controller, which checks every voter's registration."""
+    """Forwarded to the active controller, which checks every voter's registration.
+
+    From 3.7-IV0 a Kafka controller changes no feature before every voter has registered
+    (ControllerRegistration, KIP-919); Odradek's controllers register once they have
+    caught up with the metadata log.
+    """
     with odradek_cluster(
         controllers=3, brokers=1, workdir=tmp_path / "cluster", overrides=FAST_QUORUM
     ) as cluster:
         assert described(cluster.bootstrap)["metadata.version"]["FinalizedVersionLevel"] == (
             "3.9-IV0"
         )
-        status, output = features(
+        wait_for_registrations(cluster)
+        assert features(
             cluster.bootstrap, "upgrade", "--feature", "metadata.version=21", "--dry-run"
+        ) == (0, "metadata.version can be upgraded to 21.")
+        assert features(cluster.bootstrap, "upgrade", "--metadata", "3.9-IV0") == (
+            0,
+            "`metadata` flag is deprecated and may be removed in a future release.\n"
+            "metadata.version was upgraded to 21.",
         )
-        assert status == 1
-        # Odradek controllers do not send ControllerRegistration yet, and from 3.7-IV0
-        # Kafka's controller will not change a feature before every voter has registered.
-        assert re.fullmatch(
-            "Can not upgrade metadata.version to 21. The update failed for all features since "
-            "the following feature had an error: Invalid update version 21 for feature "
-            r"metadata.version. controller [123] has not registered, and may not support this "
-            "feature",
-            output,
-        ), output
+        assert features(cluster.bootstrap, "downgrade", "--feature", "metadata.version=20") == (
+            0,
+            "metadata.version was downgraded to 20.",
+        )
+        (broker,) = cluster.brokers
+        assert broker.port is not None
+        wait_for_level(broker.host, broker.port, 20)
+        for controller in cluster.controllers:
+            assert controller.controller_port is not None
+            wait_for_level(controller.host, controller.controller_port, 20)
+        assert features(cluster.bootstrap, "upgrade", "--feature", "metadata.version=21") == (
+            0,
+            "metadata.version was upgraded to 21.",
+        )
+        assert described(cluster.bootstrap)["metadata.version"]["FinalizedVersionLevel"] == (
+            "3.9-IV0"
+        )

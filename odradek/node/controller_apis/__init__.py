@@ -5,7 +5,8 @@ Brokers reach the active controller over the controller listener
 BrokerRegistration and BrokerHeartbeat to join and stay in the cluster, AlterPartition
 to change ISRs, AllocateProducerIds for idempotent producers, and the admin requests
 they forward (CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
-IncrementalAlterConfigs). Admin tools with ``--bootstrap-controller`` (KIP-919) ask it
+IncrementalAlterConfigs, UpdateFeatures). The other controllers send it
+ControllerRegistration (KIP-919). Admin tools with ``--bootstrap-controller`` ask it
 DescribeCluster. Everything else closes the connection.
 
 * :mod:`.registry`: the controller's handler registry and request context;

@@ -12,9 +12,10 @@ decision (Kafka's ``getErrorResponse`` of each request type):
   for the request as a whole.
 
 Brokers send BrokerRegistration and BrokerHeartbeat (:mod:`odradek.node.broker_lifecycle`),
-AlterPartition (ISR changes) and AllocateProducerIds; CreateTopics, DeleteTopics,
-CreatePartitions, AlterConfigs, IncrementalAlterConfigs and UpdateFeatures come
-forwarded from a broker at the client's version (:mod:`odradek.broker.forwarding`), or
+AlterPartition (ISR changes) and AllocateProducerIds; every controller sends
+ControllerRegistration (:mod:`odradek.node.controller_registration`); CreateTopics,
+DeleteTopics, CreatePartitions, AlterConfigs, IncrementalAlterConfigs and UpdateFeatures
+come forwarded from a broker at the client's version (:mod:`odradek.broker.forwarding`), or
 straight from an admin client with ``--bootstrap-controller``. The versions served
 cover every version the broker accepts for the requests it forwards.
 
@@ -52,6 +53,12 @@ from odradek.protocol.messages.clients.broker_registration_request import (
 )
 from odradek.protocol.messages.clients.broker_registration_response import (
     BrokerRegistrationResponse,
+)
+from odradek.protocol.messages.clients.controller_registration_request import (
+    ControllerRegistrationRequest,
+)
+from odradek.protocol.messages.clients.controller_registration_response import (
+    ControllerRegistrationResponse,
 )
 from odradek.protocol.messages.clients.create_partitions_request import CreatePartitionsRequest
 from odradek.protocol.messages.clients.create_partitions_response import (
@@ -91,6 +98,7 @@ UPDATE_FEATURES = 57
 BROKER_REGISTRATION = 62
 BROKER_HEARTBEAT = 63
 ALLOCATE_PRODUCER_IDS = 67
+CONTROLLER_REGISTRATION = 70
 
 R = TypeVar("R")
 
@@ -128,6 +136,17 @@ async def broker_heartbeat(
     ctx: ControllerRequestContext, request: BrokerHeartbeatRequest
 ) -> BrokerHeartbeatResponse:
     return await decide(ctx, request, lambda e: BrokerHeartbeatResponse(error_code=e.code))
+
+
+@handles(CONTROLLER_REGISTRATION, 0, 0)
+async def controller_registration(
+    ctx: ControllerRequestContext, request: ControllerRegistrationRequest
+) -> ControllerRegistrationResponse:
+    return await decide(
+        ctx,
+        request,
+        lambda e: ControllerRegistrationResponse(error_code=e.code, error_message=e.message),
+    )
 
 
 @handles(ALTER_PARTITION, 0, 3)

@@ -8,9 +8,11 @@ KIP-919 lets admin tools talk to the controllers directly. Behaviour (Kafka's
   controllers, so a v0 request always mismatches, and v0 gets INVALID_REQUEST in place
   of either code, which it does not know;
 * the nodes are the controllers with an endpoint on the listener the request came in on:
-  those registered in the metadata (``RegisterControllerRecord``) and, for a voter of
-  ``controller.quorum.voters`` that has not registered, the address that setting gives it
-  on the first controller listener; no rack, since controllers have none;
+  those registered in the metadata (``RegisterControllerRecord``: every controller
+  registers once it has caught up with the log, :mod:`odradek.node.controller_registration`)
+  and, for a voter of ``controller.quorum.voters`` that has not registered yet, the
+  address that setting gives it on the first controller listener (Kafka lists only the
+  registered ones); no rack, since controllers have none;
 * ``controller_id`` is the active controller, or -1 if it is not among the nodes or
   not known;
 * any controller answers, active or not: the answer comes from its committed metadata.
