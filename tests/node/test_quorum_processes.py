@@ -310,12 +310,27 @@ def test_an_empty_replica_is_brought_up_to_date_from_a_snapshot(tmp_path: Path) 
 
         # Kafka's dump tool reads the snapshot as it reads the log.
         if kafka_unavailable() is None:
-            latest = max(cluster.controllers[0].metadata_log_dir.glob("*.checkpoint"))
+            latest = _copy_of_latest_snapshot(
+                cluster.controllers[0].metadata_log_dir, tmp_path / "snapshot"
+            )
             dumped = run_kafka_tool(
                 "kafka-dump-log", "--cluster-metadata-decoder", "--files", str(latest)
             ).stdout.decode()
             assert "SnapshotHeader" in dumped
             assert '"name":"snapshotted"' in dumped
+
+
+def _copy_of_latest_snapshot(log_dir: Path, into: Path) -> Path:
+    """A copy of the newest ``.checkpoint``: the node deletes older snapshots as it makes
+    new ones, so the file the tool would read may vanish under it."""
+    into.mkdir(parents=True, exist_ok=True)
+    for _ in range(20):
+        latest = max(log_dir.glob("*.checkpoint"))
+        try:
+            return Path(shutil.copy2(latest, into / latest.name))
+        except FileNotFoundError:
+            time.sleep(0.1)
+    raise AssertionError(f"no snapshot of {log_dir} stayed long enough to be copied")
 
 
 def test_three_combined_nodes_fail_over(tmp_path: Path) -> None:
