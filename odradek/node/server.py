@@ -399,9 +399,13 @@ def _open_broker(
 
 
 async def _tick(logs: LogManager) -> None:
-    while True:
-        await trio.sleep(TICK_S)
-        logs.tick(time_ms())
+    # Compaction copies in a worker thread; cancelling this task waits for it, so the logs
+    # are never closed under it.
+    async with trio.open_nursery() as cleaning:
+        cleaning.start_soon(logs.run_cleaner, TICK_S)
+        while True:
+            await trio.sleep(TICK_S)
+            logs.tick(time_ms())
 
 
 def _schedule(config: BrokerConfig) -> ManagerSchedule:

@@ -5,7 +5,7 @@ controller keeps the metadata log. Files are byte-compatible with Kafka's
 (``docs/implementation.html``, "Log"; ``docs/design.html``, "Persistence", "Log
 Compaction"), so Kafka's own tools read them. The package is synchronous, file-based code:
 time comes in through an injected clock, and the caller (a trio task per partition, or a
-test) owns each :class:`~odradek.storage.log.Log`.
+test) owns each :class:`~odradek.storage.log.Log`; only compaction hands work to a thread.
 
 From the bottom up:
 
@@ -19,7 +19,8 @@ From the bottom up:
 * :mod:`.producer_state` with :mod:`.producer_snapshot` and :mod:`.control_batch` --
   idempotence and transactions; :mod:`.leader_epochs` -- the leader epoch cache;
 * :mod:`.log` -- a partition's log; :mod:`.recovery` -- opening one; :mod:`.retention` and
-  :mod:`.cleaner` -- deletion and compaction; :mod:`.log_manager` -- a node's log dirs;
+  :mod:`.cleaner` -- deletion and compaction, with :mod:`.cleaner_thread` -- compaction
+  in a worker thread beside the log's owner; :mod:`.log_manager` -- a node's log dirs;
 * :mod:`.errors` -- the Kafka error codes storage failures answer with.
 """
 

@@ -23,6 +23,9 @@ compacted: at most one record per key) followed by a *dirty* tail. A cleaning pa
    (:meth:`odradek.storage.log.Log.replace_segments`); a crash at any point leaves either
    the old segments or the complete new one (:mod:`odradek.storage.recovery`).
 
+On a running node steps 2 and 3 run in a worker thread and each swap back on the event
+loop, checked against changes to the log meanwhile (:mod:`odradek.storage.cleaner_thread`).
+
 Deletes and transactions follow Kafka:
 
 * A *tombstone* (a record with a null value) is kept for ``delete.retention.ms`` after the
@@ -38,9 +41,11 @@ Deletes and transactions follow Kafka:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import trio
 
 from odradek.protocol.primitives import DecodeError
 from odradek.protocol.records.batch import RecordBatch, decode_batch, encode_batch
@@ -55,12 +60,18 @@ from odradek.protocol.records.batch_header import (
 )
 from odradek.protocol.records.control import ControlRecordType
 from odradek.protocol.records.record import Record
-from odradek.storage import log_files
 from odradek.storage.checkpoints import (
     CLEANER_OFFSET_CHECKPOINT,
     TopicPartition,
     read_offset_checkpoint,
     write_offset_checkpoint,
+)
+from odradek.storage.cleaner_thread import (
+    CleaningSnapshot,
+    DirtySegment,
+    SegmentGroup,
+    run_pass,
+    run_pass_in_thread,
 )
 from odradek.storage.control_batch import control_type
 from odradek.storage.errors import CorruptRecordError
@@ -300,6 +311,43 @@ class LogCleaner:
         now_ms: int,
     ) -> TopicPartition | None:
         """Clean the dirtiest log that qualifies; then apply retention to compact+delete logs."""
+        tp = self.filthiest(logs, log_dir_of, now_ms)
+        if tp is not None:
+            self.clean(logs[tp], log_dir_of[tp], tp, now_ms)
+        self._retention(logs)
+        return tp
+
+    async def clean_filthiest_in_thread(
+        self,
+        logs: Mapping[TopicPartition, Log],
+        log_dir_of: Mapping[TopicPartition, Path],
+        now_ms: int,
+    ) -> TopicPartition | None:
+        """As :meth:`clean_filthiest`, copying in a worker thread while the loop goes on.
+
+        Returns the partition cleaned, or None if none was (or its pass was thrown away).
+        """
+        tp = self.filthiest(logs, log_dir_of, now_ms)
+        if tp is not None:
+            end = await self.clean_in_thread(logs[tp], log_dir_of[tp], tp, now_ms)
+            if end is None:
+                tp = None
+        self._retention(logs)
+        return tp
+
+    @staticmethod
+    def _retention(logs: Mapping[TopicPartition, Log]) -> None:
+        for log in list(logs.values()):
+            if log.config.compact and log.config.delete:
+                log.delete_old_segments()
+
+    def filthiest(
+        self,
+        logs: Mapping[TopicPartition, Log],
+        log_dir_of: Mapping[TopicPartition, Path],
+        now_ms: int,
+    ) -> TopicPartition | None:
+        """The dirtiest compacted log past its ratio or its ``max.compaction.lag.ms``."""
         best: tuple[float, TopicPartition] | None = None
         for tp, log in logs.items():
             if not log.config.compact:
@@ -313,12 +361,6 @@ class LogCleaner:
             qualifies = (urgent and dirty > 0) or ratio > log.config.min_cleanable_dirty_ratio
             if qualifies and (best is None or ratio > best[0]):
                 best = (ratio, tp)
-        if best is not None:
-            tp = best[1]
-            self.clean(logs[tp], log_dir_of[tp], tp, now_ms)
-        for log in logs.values():
-            if log.config.compact and log.config.delete:
-                log.delete_old_segments()
         return None if best is None else best[1]
 
     # -- cleaning -----------------------------------------------------------------------
@@ -329,65 +371,87 @@ class LogCleaner:
         The pass's counts are left in :attr:`last_stats`.
         """
         rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
-        cleaner = Cleaner(OffsetMap(int(self.max_map_entries * self.load_factor)), now_ms)
+        cleaner = Cleaner(self._new_map(), now_ms)
         end = cleaner.clean(log, rng.first_dirty_offset, rng.first_uncleanable_offset)
         self.last_stats = cleaner.stats
         self._update_checkpoint(log_dir, tp, end)
         return end
 
+    async def clean_in_thread(
+        self, log: Log, log_dir: Path, tp: TopicPartition, now_ms: int
+    ) -> int | None:
+        """As :meth:`clean`, copying in a worker thread (:mod:`.cleaner_thread`).
+
+        Returns None, checkpointing nothing, when the log changed during the pass and its
+        output was thrown away. Cancelling stops the thread and waits for it.
+        """
+        rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
+        cleaner = Cleaner(self._new_map(), now_ms, trio.from_thread.check_cancelled)
+        end = await run_pass_in_thread(
+            cleaner, log, rng.first_dirty_offset, rng.first_uncleanable_offset
+        )
+        if end is None:
+            return None
+        self.last_stats = cleaner.stats
+        self._update_checkpoint(log_dir, tp, end)
+        return end
+
+    def _new_map(self) -> OffsetMap:
+        return OffsetMap(int(self.max_map_entries * self.load_factor))
+
+
+def _not_cancelled() -> None:
+    return None
+
 
 class Cleaner:
-    """One cleaning pass (Kafka's ``Cleaner.doClean``)."""
+    """One cleaning pass (Kafka's ``Cleaner.doClean``).
 
-    def __init__(self, offset_map: OffsetMap, now_ms: int) -> None:
+    :meth:`build_offset_map` and :meth:`copy` only read the snapshot's segments and write
+    the cleaned one, so they may run in a worker thread; ``check_cancelled`` is polled
+    once per batch there and raises to stop the pass.
+    """
+
+    def __init__(
+        self,
+        offset_map: OffsetMap,
+        now_ms: int,
+        check_cancelled: Callable[[], None] = _not_cancelled,
+    ) -> None:
         self.map = offset_map
         self.now_ms = now_ms
+        self.check_cancelled = check_cancelled
         self.stats = CleanerStats()
+        self._txn_metadata = CleanedTransactionMetadata()
 
     def clean(self, log: Log, first_dirty: int, first_uncleanable: int) -> int:
-        """Clean ``log`` up to what the map covers; returns the next dirty offset."""
-        if first_uncleanable <= first_dirty:
-            return first_dirty
-        self.build_offset_map(log, first_dirty, first_uncleanable)
-        end_offset = self.map.latest_offset + 1
-        if end_offset <= first_dirty:
-            return first_dirty
-        txn_metadata = CleanedTransactionMetadata()
-        groups = group_segments_by_size(
-            log.segments.range(0, end_offset),
-            log.config.segment_bytes,
-            log.config.segment_index_bytes,
-            first_uncleanable,
-        )
-        for group in groups:
-            self.clean_segments(log, group, txn_metadata, first_uncleanable)
-        return end_offset
+        """Clean ``log`` up to what the map covers, here; returns the next dirty offset."""
+        return run_pass(self, log, first_dirty, first_uncleanable)
 
     # -- pass 1: the key map ------------------------------------------------------------
 
-    def build_offset_map(self, log: Log, start: int, end: int) -> None:
+    def build_offset_map(self, snapshot: CleaningSnapshot) -> int:
+        """Map the dirty range's keys; returns the offset after the range the map covers."""
         offset_map = self.map
         offset_map.clear()
-        dirty = log.segments.range(start, end)
+        start, end = snapshot.first_dirty, snapshot.first_uncleanable
         txn_metadata = CleanedTransactionMetadata()
-        txn_metadata.add_aborted_transactions(log.collect_aborted_transactions(start, end))
-        for i, segment in enumerate(dirty):
-            next_start = dirty[i + 1].base_offset if i + 1 < len(dirty) else end
-            if self._map_segment(segment, start, next_start, txn_metadata):
+        txn_metadata.add_aborted_transactions(snapshot.aborted_transactions(start, end))
+        for dirty in snapshot.dirty:
+            if self._map_segment(dirty, start, txn_metadata):
                 break
+        return offset_map.latest_offset + 1
 
     def _map_segment(
-        self,
-        segment: LogSegment,
-        start: int,
-        next_segment_start: int,
-        txn_metadata: CleanedTransactionMetadata,
+        self, dirty: DirtySegment, start: int, txn_metadata: CleanedTransactionMetadata
     ) -> bool:
         """Add the segment's keys; returns True when the map filled up part way."""
         offset_map = self.map
-        log = segment.log
-        position = segment.offset_index.lookup(start).position
-        for batch_position, fields in log.raw_batches(position):
+        check_cancelled = self.check_cancelled
+        log = dirty.segment.log
+        next_segment_start = dirty.next_start
+        for batch_position, fields in log.raw_batches(dirty.start_position):
+            check_cancelled()
             base_offset = fields[BASE_OFFSET]
             if base_offset >= next_segment_start:
                 break
@@ -416,57 +480,24 @@ class Cleaner:
 
     # -- pass 2: the copy ---------------------------------------------------------------
 
-    def clean_segments(
-        self,
-        log: Log,
-        segments: list[LogSegment],
-        txn_metadata: CleanedTransactionMetadata,
-        upper_bound_offset_of_round: int,
-    ) -> None:
-        base = segments[0].base_offset
-        for name in (
-            log_files.log_file,
-            log_files.offset_index_file,
-            log_files.time_index_file,
-            log_files.txn_index_file,
-        ):
-            name(log.directory, base, log_files.CLEANED_SUFFIX).unlink(missing_ok=True)
-        cleaned = LogSegment.open(
-            log.directory,
-            base,
-            log.config,
-            log.time_ms,
-            exists=False,
-            suffix=log_files.CLEANED_SUFFIX,
-        )
+    def copy(self, snapshot: CleaningSnapshot, group: SegmentGroup, cleaned: LogSegment) -> None:
+        """Write the group's surviving batches into ``cleaned``, then trim and fsync it."""
+        txn_metadata = self._txn_metadata
         txn_metadata.cleaned_index = cleaned.txn_index
-        try:
-            producers = log.last_records_of_active_producers()
-            for i, segment in enumerate(segments):
-                following = segments[i + 1] if i + 1 < len(segments) else None
-                upper = (
-                    following.base_offset if following is not None else segment.read_next_offset()
-                )
-                txn_metadata.add_aborted_transactions(
-                    log.collect_aborted_transactions(segment.base_offset, upper)
-                )
-                self._clean_into(
-                    segment,
-                    cleaned,
-                    log.config.delete_retention_ms,
-                    txn_metadata,
-                    producers,
-                    upper_bound_offset_of_round,
-                )
-            cleaned.on_become_inactive()
-            cleaned.flush()
-            cleaned.set_last_modified_ms(segments[-1].last_modified_ms())
-        except BaseException:
-            cleaned.delete_files()
-            raise
-        # From here on the cleaned files are the only copy of part of the log: a failure
-        # must leave them for the next load to finish the swap, never delete them.
-        log.replace_segments([cleaned], segments)
+        for segment, upper in zip(group.segments, group.upper_offsets, strict=True):
+            txn_metadata.add_aborted_transactions(
+                snapshot.aborted_transactions(segment.base_offset, upper)
+            )
+            self._clean_into(
+                segment,
+                cleaned,
+                snapshot.config.delete_retention_ms,
+                txn_metadata,
+                snapshot.producers,
+                snapshot.first_uncleanable,
+            )
+        cleaned.on_become_inactive()
+        cleaned.flush()
 
     def _clean_into(
         self,
@@ -478,9 +509,11 @@ class Cleaner:
         upper_bound_offset_of_round: int,
     ) -> None:
         log = source.log
+        check_cancelled = self.check_cancelled
         out = bytearray()
         placements: list[BatchPlacement] = []
         for position, fields in log.raw_batches(0):
+            check_cancelled()
             size = fields[BATCH_LENGTH] + LOG_OVERHEAD
             data = log.read(position, size)
             self.stats.bytes_read += size
@@ -573,41 +606,6 @@ class Cleaner:
         if offset < offset_map.get(record.key):
             return False
         return record.value is not None or horizon is None or self.now_ms < horizon
-
-
-def group_segments_by_size(
-    segments: list[LogSegment], max_size: int, max_index_size: int, first_uncleanable: int
-) -> list[list[LogSegment]]:
-    """Runs of consecutive segments whose cleaned output fits one segment.
-
-    Limits: ``segment.bytes`` of log, ``segment.index.bytes`` of each index, and offsets
-    that stay within 2**31 of the group's base offset (relative offsets are 32-bit).
-    """
-    groups: list[list[LogSegment]] = []
-    rest = list(segments)
-    while rest:
-        first = rest.pop(0)
-        group = [first]
-        log_size = first.size
-        index_size = first.offset_index.size_in_bytes
-        time_index_size = first.time_index.size_in_bytes
-        while rest:
-            candidate = rest[0]
-            # The candidate's last offset, bounded by the next segment's base offset.
-            last = (rest[1].base_offset if len(rest) > 1 else first_uncleanable) - 1
-            if not (
-                log_size + candidate.size <= max_size
-                and index_size + candidate.offset_index.size_in_bytes <= max_index_size
-                and time_index_size + candidate.time_index.size_in_bytes <= max_index_size
-                and (candidate.size == 0 or last - first.base_offset <= 0x7FFFFFFF)
-            ):
-                break
-            group.append(rest.pop(0))
-            log_size += candidate.size
-            index_size += candidate.offset_index.size_in_bytes
-            time_index_size += candidate.time_index.size_in_bytes
-        groups.append(group)
-    return groups
 
 
 def _decode(data: bytes) -> RecordBatch:

@@ -32,7 +32,12 @@ segments it closes and moves the recovery point; see :mod:`odradek.storage.recov
 for what happens after a crash.
 
 A :class:`Log` is not thread-safe: one task owns it. Clocks are injected (``time_ms``), so
-tests control time.
+tests control time. The one exception is compaction, which reads inactive segments from a
+worker thread (:mod:`odradek.storage.cleaner_thread`). For it the log keeps
+:attr:`Log.generation`, a counter that every change to the segment list or to the files of
+a segment moves, so that the pass can tell, back on the owner, whether its output still
+fits the log; and while a pass runs (:meth:`Log.start_cleaning`) no segment file is closed:
+closes and expired deletions wait for :meth:`Log.finish_cleaning`.
 """
 
 from __future__ import annotations
@@ -103,7 +108,7 @@ from odradek.storage.segment import (
     SegmentRead,
     record_offsets_and_timestamps,
 )
-from odradek.storage.segments import LogSegments
+from odradek.storage.segments import LogSegments, collect_aborted
 from odradek.storage.txn_index import AbortedTxn
 
 #: ListOffsets special timestamps (``clients/ListOffsetsRequest.json``).
@@ -215,6 +220,10 @@ class Log:
         self._first_unstable_offset: LogOffsetMetadata | None = None
         self._pending_deletions: list[tuple[int, LogSegment]] = []
         self._closed = False
+        #: Moves whenever segments are removed, replaced or truncated, or the log closes.
+        self.generation = 0
+        self._cleaning = False
+        self._close_handlers_after_cleaning = False
         #: Called with the new high watermark whenever it moves (delayed fetches wake up).
         self.on_high_watermark_updated: Callable[[int], None] | None = None
         self._maybe_increment_first_unstable_offset()
@@ -785,6 +794,7 @@ class Log:
         )
 
     def _create_and_delete_segment(self, new_offset: int, old: LogSegment) -> LogSegment:
+        self.generation += 1
         if new_offset == old.base_offset:
             old.change_file_suffixes("", log_files.DELETED_SUFFIX)
         new_segment = self._new_segment(new_offset)
@@ -887,15 +897,9 @@ class Log:
     def _collect_aborted(
         self, start_offset: int, upper_bound_offset: int, starting: LogSegment
     ) -> list[AbortedTxn]:
-        result: list[AbortedTxn] = []
-        segment: LogSegment | None = starting
-        while segment is not None:
-            search = segment.collect_aborted_txns(start_offset, upper_bound_offset)
-            result.extend(search.aborted)
-            if search.is_complete:
-                break
-            segment = self.segments.higher(segment.base_offset)
-        return result
+        return collect_aborted(
+            self.segments.iter_from(starting.base_offset), start_offset, upper_bound_offset
+        )
 
     def collect_aborted_transactions(
         self, start_offset: int, upper_bound_offset: int
@@ -1020,6 +1024,7 @@ class Log:
             self.truncate_fully_and_start_at(target_offset)
             return True
         deletable = [s for s in self.segments if s.base_offset > target_offset]
+        self.generation += 1  # the segment that becomes active is cut below
         self._remove_and_delete_segments(deletable)
         active = self.segments.active
         # Batches go whole: a batch straddling the target takes the end down to its base.
@@ -1118,6 +1123,7 @@ class Log:
     # -- segment files ------------------------------------------------------------------
 
     def _remove_and_delete_segments(self, segments: list[LogSegment]) -> None:
+        self.generation += 1
         for segment in segments:
             self.segments.remove(segment.base_offset)
         self._schedule_deletion(segments)
@@ -1136,6 +1142,8 @@ class Log:
 
     def delete_expired_files(self, now_ms: int | None = None) -> int:
         """Remove the ``.deleted`` files whose delay has passed; returns how many segments."""
+        if self._cleaning:
+            return 0  # a compaction thread may still read them
         now = self.time_ms() if now_ms is None else now_ms
         due = [(t, s) for t, s in self._pending_deletions if t <= now]
         if not due:
@@ -1154,6 +1162,7 @@ class Log:
         ``.swap`` (from then on a restart completes the swap), the originals are removed
         and renamed ``.deleted``, and the ``.swap`` suffix is dropped.
         """
+        self.generation += 1
         new_sorted = sorted(new_segments, key=lambda s: s.base_offset)
         old_sorted = sorted(
             (s for s in old_segments if s.base_offset in self.segments),
@@ -1197,6 +1206,9 @@ class Log:
         """
         if self._closed:
             return
+        if self._cleaning:
+            raise KafkaStorageError(f"cannot close {self.topic_partition} during compaction")
+        self.generation += 1
         self.producer_state.take_snapshot()
         for segment in self.segments:
             segment.close()
@@ -1206,13 +1218,51 @@ class Log:
         self._closed = True
 
     def close_handlers(self) -> None:
-        """Release every file without writing (the directory is failing or being deleted)."""
+        """Release every file without writing (the directory is failing or being deleted).
+
+        During a compaction pass the files are released when it finishes.
+        """
+        self.generation += 1
+        self._closed = True
+        if self._cleaning:
+            self._close_handlers_after_cleaning = True
+            return
         for segment in self.segments:
             segment.close_handlers()
-        self._closed = True
+        for _, segment in self._pending_deletions:
+            segment.close_handlers()
+
+    # -- compaction in a worker thread ------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def cleaning(self) -> bool:
+        """Whether a compaction pass may be reading the segment files."""
+        return self._cleaning
+
+    def start_cleaning(self) -> None:
+        """From now until :meth:`finish_cleaning`, keep every segment file open."""
+        if self._closed:
+            raise KafkaStorageError(f"cannot compact {self.topic_partition}: it is closed")
+        if self._cleaning:
+            raise KafkaStorageError(f"{self.topic_partition} is already being compacted")
+        self._cleaning = True
+
+    def finish_cleaning(self) -> None:
+        """The pass is over: release the files a deletion left open for it."""
+        self._cleaning = False
+        if self._close_handlers_after_cleaning:
+            self._close_handlers_after_cleaning = False
+            self.close_handlers()
 
     def delete(self) -> None:
         """Delete every file of the log and its directory."""
+        if self._cleaning:
+            raise KafkaStorageError(f"cannot delete {self.topic_partition} during compaction")
+        self.generation += 1
         for segment in list(self.segments):
             segment.delete_files()
         self.segments.clear()

@@ -17,8 +17,11 @@ partition replica, ``<topic>-<partition>/``, and beside them:
   recovery points.
 
 The manager runs nothing by itself: the node's driver calls :meth:`LogManager.tick`
-periodically (retention, flushes, checkpoints, compaction, delayed file deletion), with
-the time it was given, as Kafka's scheduled tasks would.
+periodically (retention, flushes, checkpoints, delayed file deletion), with the time it
+was given, as Kafka's scheduled tasks would, and runs :meth:`LogManager.run_cleaner` as a
+task of its own: compaction copies in a worker thread (:mod:`.cleaner_thread`) while the
+event loop keeps serving, as Kafka's cleaner threads do. The driver cancels that task
+before :meth:`LogManager.shutdown`; cancelling waits for the thread.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import trio
 
 from odradek.storage import log_files
 from odradek.storage.checkpoints import (
@@ -329,14 +334,36 @@ class LogManager:
         if schedule.due("producer-expiration", schedule.producer_expiration_check_interval_ms, now):
             for log in self.logs.values():
                 log.remove_expired_producers(now)
-        if schedule.cleaner_enabled and schedule.due("cleaner", schedule.cleaner_backoff_ms, now):
-            self.cleaner.clean_filthiest(self.logs, self._log_dir_of, now)
         self.delete_expired_files(now)
 
+    async def clean(self, now_ms: int | None = None) -> TopicPartition | None:
+        """The compaction duty, if due: one pass over the dirtiest log, off the event loop.
+
+        Returns the partition cleaned, if any.
+        """
+        now = self.time_ms() if now_ms is None else now_ms
+        schedule = self.schedule
+        if not (
+            schedule.cleaner_enabled and schedule.due("cleaner", schedule.cleaner_backoff_ms, now)
+        ):
+            return None
+        return await self.cleaner.clean_filthiest_in_thread(self.logs, self._log_dir_of, now)
+
+    async def run_cleaner(self, poll_s: float) -> None:
+        """Look every ``poll_s`` seconds whether compaction is due, and run it (forever)."""
+        while True:
+            await trio.sleep(poll_s)
+            await self.clean()
+
     def cleanup_logs(self, now_ms: int) -> int:
-        """Retention for every log (Kafka's ``cleanupLogs``); returns segments deleted."""
+        """Retention for every log (Kafka's ``cleanupLogs``); returns segments deleted.
+
+        A log being compacted waits for the next round: deleting its segments now would
+        throw the pass's work away. (The cleaner applies retention to compacted logs
+        with ``delete`` in their policy after each pass.)
+        """
         # A compact-only log still loses the segments below its log start offset.
-        return sum(log.delete_old_segments() for log in self.logs.values())
+        return sum(log.delete_old_segments() for log in self.logs.values() if not log.cleaning)
 
     def flush_dirty_logs(self, now_ms: int) -> None:
         for log in self.logs.values():
@@ -356,6 +383,7 @@ class LogManager:
         """Flush and close every log, write the checkpoints, then the clean-shutdown markers.
 
         The marker is written last: if anything before it fails, the next start recovers.
+        Compaction must have stopped (its task cancelled) first.
         """
         for log in self.logs.values():
             log.flush(log.log_end_offset, include_offset=True)

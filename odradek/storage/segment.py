@@ -207,6 +207,14 @@ class LogSegment:
             )
         return index
 
+    def open_files(self) -> None:
+        """Open the log file and the offset index now rather than on first use.
+
+        For a reader in another thread: opening goes by path, which a rename on the owner's
+        side (``.deleted``, a directory deletion) could pull away mid-open.
+        """
+        _ = self.log, self.offset_index
+
     @property
     def offset_index_path(self) -> Path:
         return log_files.offset_index_file(self.directory, self.base_offset, self.suffix)

@@ -8,9 +8,10 @@ is the active one.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from odradek.storage.segment import LogSegment
+from odradek.storage.txn_index import AbortedTxn
 
 
 class LogSegments:
@@ -24,6 +25,13 @@ class LogSegments:
     def __iter__(self) -> Iterator[LogSegment]:
         segments = self._segments
         return (segments[base] for base in list(self._bases))
+
+    def iter_from(self, base_offset: int) -> Iterator[LogSegment]:
+        """The segments from the one at ``base_offset`` on, looked up as the walk goes."""
+        segment = self._segments.get(base_offset)
+        while segment is not None:
+            yield segment
+            segment = self.higher(segment.base_offset)
 
     def __contains__(self, base_offset: int) -> bool:
         return base_offset in self._segments
@@ -95,3 +103,21 @@ class LogSegments:
 
     def size_in_bytes(self) -> int:
         return sum(s.size for s in self._segments.values())
+
+
+def collect_aborted(
+    segments: Iterable[LogSegment], start_offset: int, upper_bound_offset: int
+) -> list[AbortedTxn]:
+    """Aborted transactions overlapping ``[start_offset, upper_bound_offset)``.
+
+    ``segments`` are consecutive, from the one holding ``start_offset``; the walk stops at
+    the first transaction index whose entries reach past the upper bound (Kafka's
+    ``collectAbortedTransactions``).
+    """
+    result: list[AbortedTxn] = []
+    for segment in segments:
+        search = segment.collect_aborted_txns(start_offset, upper_bound_offset)
+        result.extend(search.aborted)
+        if search.is_complete:
+            break
+    return result
