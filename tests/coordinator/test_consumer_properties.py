@@ -29,8 +29,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from odradek.coordinator.group import GroupCoordinatorConfig
 from odradek.protocol.errors import ErrorCode
 
+from .group_invariants import (
+    assert_log_holds_the_shard,
+    assert_no_partition_owned_twice,
+    assert_targets_disjoint,
+)
 from .harness import FakeTopics, ShardDriver
-from .test_records import _durable
 
 GROUP = "g"
 REBALANCE_MS = 10_000
@@ -190,21 +194,9 @@ class ConsumerGroupMachine(RuleBasedStateMachine):
 
     # -- invariants ------------------------------------------------------------------
 
-    def members(self) -> dict[str, object]:
-        group = self.h.shard.consumer_group(GROUP)
-        return {} if group is None else dict(group.members)
-
     @invariant()
     def no_partition_owned_twice(self) -> None:
-        members = self.members()
-        seen: dict[tuple[str, int], str] = {}
-        for c in self.clients:
-            if c.member_id not in members:
-                continue  # fenced: it will learn so at its next heartbeat
-            for topic, partitions in c.owned.items():
-                for p in partitions:
-                    other = seen.setdefault((topic, p), c.name)
-                    assert other == c.name, f"{topic}-{p} owned by {other} and {c.name}"
+        assert_no_partition_owned_twice(self.h, GROUP, self.clients)
 
     @invariant()
     def epochs_are_ordered(self) -> None:
@@ -219,19 +211,11 @@ class ConsumerGroupMachine(RuleBasedStateMachine):
 
     @invariant()
     def targets_are_disjoint(self) -> None:
-        group = self.h.shard.consumer_group(GROUP)
-        if group is None:
-            return
-        seen: set[tuple[object, int]] = set()
-        for target in group.target_assignment.values():
-            for topic, partitions in target.items():
-                for p in partitions:
-                    assert (topic, p) not in seen
-                    seen.add((topic, p))
+        assert_targets_disjoint(self.h, GROUP)
 
     @invariant()
     def the_log_holds_the_group(self) -> None:
-        assert _durable(self.h.reload()) == _durable(self.h.shard)
+        assert_log_holds_the_shard(self.h)
 
 
 ConsumerGroupMachine.TestCase.settings = settings(stateful_step_count=50)

@@ -31,10 +31,14 @@ from odradek.coordinator.group import GroupCoordinatorConfig
 from odradek.coordinator.group.config import MigrationPolicy
 from odradek.protocol.errors import ErrorCode
 
+from .group_invariants import (
+    assert_log_holds_the_shard,
+    assert_no_partition_owned_twice,
+    assert_targets_disjoint,
+)
 from .groups import form_group, stabilize
 from .harness import FakeTopics, ShardDriver, decode_assignment, subscription
 from .test_group_migration import cooperative
-from .test_records import _durable
 
 GROUP = "g"
 SESSION_MS = 10_000
@@ -202,32 +206,15 @@ class MixedGroupMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_partition_owned_twice(self) -> None:
-        group = self.h.shard.consumer_group(GROUP)
-        members = {} if group is None else group.members
-        seen: dict[tuple[str, int], str] = {}
-        for c in self.clients:
-            if c.member_id not in members:
-                continue
-            for topic, partitions in c.owned.items():
-                for p in partitions:
-                    other = seen.setdefault((topic, p), c.name)
-                    assert other == c.name, f"{topic}-{p} owned by {other} and {c.name}"
+        assert_no_partition_owned_twice(self.h, GROUP, self.clients)
 
     @invariant()
     def targets_are_disjoint(self) -> None:
-        group = self.h.shard.consumer_group(GROUP)
-        if group is None:
-            return
-        seen: set[tuple[object, int]] = set()
-        for target in group.target_assignment.values():
-            for topic, partitions in target.items():
-                for p in partitions:
-                    assert (topic, p) not in seen
-                    seen.add((topic, p))
+        assert_targets_disjoint(self.h, GROUP)
 
     @invariant()
     def the_log_holds_the_group(self) -> None:
-        assert _durable(self.h.reload()) == _durable(self.h.shard)
+        assert_log_holds_the_shard(self.h)
 
 
 def _by_topic(partitions: set[tuple[str, int]]) -> dict[str, list[int]]:
