@@ -152,40 +152,27 @@ def _join(ctx: Context, caller: Caller, request: JoinGroupRequest, group: Consum
         # The last member speaking the consumer protocol is replaced by a classic one.
         for old_id in group.members:
             cancel_member_timers(ctx, group_id, old_id)
-        migration.downgrade(ctx, group, replaced.member_id, reconciled)
-        classic = ctx.state.classic_group(group_id)
-        if classic is None:
-            raise AssertionError(f"downgrading {group_id} left no classic group")
-        ctx.reply(
-            caller,
-            join_response(
-                caller,
-                member_id=reconciled.member_id,
-                generation_id=classic.generation_id,
-                protocol_type=CONSUMER_PROTOCOL_TYPE,
-                protocol_name=protocols[0][0],
-            ),
-        )
-        return
-
-    for record in records:
-        ctx.write(record)
-    stored = ctx.state.consumer_group(group_id)
-    if stored is not None and refreshed:
-        stored.metadata_refresh_needed = False
-    ctx.cancel(join_key(group_id, reconciled.member_id))
-    schedule_session_timeout(ctx, group_id, reconciled)
-    schedule_sync_timeout(ctx, group_id, reconciled.member_id, rebalance_timeout_ms)
-    if reconciled.state is MemberState.UNREVOKED_PARTITIONS:
-        schedule_revocation_timeout(ctx, group_id, reconciled)
+        generation = migration.downgrade(ctx, group, replaced.member_id, reconciled).generation_id
     else:
-        ctx.cancel(revocation_key(group_id, reconciled.member_id))
+        for record in records:
+            ctx.write(record)
+        stored = ctx.state.consumer_group(group_id)
+        if stored is not None and refreshed:
+            stored.metadata_refresh_needed = False
+        ctx.cancel(join_key(group_id, reconciled.member_id))
+        schedule_session_timeout(ctx, group_id, reconciled)
+        schedule_sync_timeout(ctx, group_id, reconciled.member_id, rebalance_timeout_ms)
+        if reconciled.state is MemberState.UNREVOKED_PARTITIONS:
+            schedule_revocation_timeout(ctx, group_id, reconciled)
+        else:
+            ctx.cancel(revocation_key(group_id, reconciled.member_id))
+        generation = reconciled.member_epoch
     ctx.reply(
         caller,
         join_response(
             caller,
             member_id=reconciled.member_id,
-            generation_id=reconciled.member_epoch,
+            generation_id=generation,
             protocol_type=CONSUMER_PROTOCOL_TYPE,
             protocol_name=protocols[0][0],
         ),
