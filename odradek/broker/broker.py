@@ -7,6 +7,14 @@ to lead, to follow or to delete, topic configs to reload. Handlers read the imag
 for metadata questions and the :class:`~odradek.broker.replicas.ReplicaManager` for
 data.
 
+Logs on disk that the metadata does not give this broker are *strays* (KIP-858): their
+topic was deleted, or their partition moved away, while the broker could not hear of it.
+Once the image has caught up after start-up (the controller unfences a broker only then),
+:meth:`Broker.handle_stray_logs` moves every such log aside, as Kafka's
+``BrokerMetadataPublisher`` does with ``LogManager.isStrayReplica`` on its first image; a
+log found under the name of a partition the image gives another topic id is moved aside
+as soon as the partition is, before the new topic's log is created.
+
 The group coordinator (:mod:`odradek.broker.groups`) follows the same deltas: it
 runs a shard for each ``__consumer_offsets`` partition this broker leads.
 
@@ -31,7 +39,9 @@ from odradek.broker.producer_ids import ProducerIdManager
 from odradek.broker.replicas import ReplicaManager
 from odradek.metadata.delta import MetadataDelta
 from odradek.metadata.image import EMPTY_IMAGE, MetadataImage
+from odradek.metadata.topics import TopicsImage
 from odradek.node.config import BrokerConfig
+from odradek.storage.checkpoints import TopicPartition
 from odradek.storage.config import LogConfig
 from odradek.storage.log_manager import LogManager
 
@@ -151,6 +161,8 @@ class Broker:
             changes = delta.local_changes(self.node_id)
             for tp in changes.deletes:
                 self.replicas.remove(tp, delete=True)
+            for tp, info in (*changes.leaders.items(), *changes.followers.items()):
+                self._move_aside_other_topic(tp, info.topic_id)
             for tp, info in changes.leaders.items():
                 reg = info.partition
                 self.replicas.become_leader(
@@ -181,6 +193,61 @@ class Broker:
             for topic in delta.configs.changed_topics():
                 self.replicas.update_topic_config(topic)
         self.metrics.set_partition_count(len(self.replicas.partitions))
+
+    # --- stray logs (KIP-858) ---------------------------------------------------------
+
+    def handle_stray_logs(self) -> list[TopicPartition]:
+        """Move aside every log the image does not give this broker; returns their partitions.
+
+        Call it once the image has caught up with the metadata log after start-up: an
+        image behind the log would take live partitions for strays.
+        """
+        strays = []
+        for tp, replica_log in list(self.logs.logs.items()):
+            reason = stray_reason(self.node_id, self.image.topics, tp, replica_log.topic_id)
+            if reason is not None:
+                self._move_aside(tp, reason)
+                strays.append(tp)
+        if strays:
+            self.metrics.set_partition_count(len(self.replicas.partitions))
+        return strays
+
+    def _move_aside_other_topic(self, tp: TopicPartition, topic_id: uuid.UUID) -> None:
+        """A log left by an earlier topic of the same name must not become the new one's."""
+        if tp in self.replicas.partitions:
+            return
+        replica_log = self.logs.get_log(tp)
+        if replica_log is not None and replica_log.topic_id not in (None, topic_id):
+            self._move_aside(
+                tp, f"the partition now belongs to topic id {topic_id}, not {replica_log.topic_id}"
+            )
+
+    def _move_aside(self, tp: TopicPartition, reason: str) -> None:
+        self.replicas.remove(tp, delete=False)
+        target = self.logs.move_aside_stray(tp)
+        log.warning("stray log of %s (%s): renamed %s", tp, reason, target)
+
+
+def stray_reason(
+    node_id: int, topics: TopicsImage, tp: TopicPartition, topic_id: uuid.UUID | None
+) -> str | None:
+    """Why the local log of ``tp`` is a stray, or None if the image gives it to ``node_id``.
+
+    Kafka's ``LogManager.isStrayReplica``: a log without a topic id (it never got data,
+    since the id is written before the first append), or whose topic id is not in the
+    image, or whose partition's replicas do not name this broker.
+    """
+    if topic_id is None:
+        return "it has no topic id"
+    topic = topics.get(topic_id)
+    if topic is None:
+        return f"topic id {topic_id} is not in the metadata"
+    partition = topic.partitions.get(tp.partition)
+    if partition is None:
+        return f"topic id {topic_id} has no partition {tp.partition}"
+    if node_id not in partition.replicas:
+        return f"its replicas {list(partition.replicas)} do not include broker {node_id}"
+    return None
 
 
 _STORAGE_KEYS = frozenset(LogConfig().to_properties())

@@ -13,6 +13,7 @@ way the Prometheus JMX exporter flattens them:
 ``kafka_server_socketservermetrics_connection_count``  open client connections
 ``kafka_consumergroup_current_offset``          committed offset, per group and partition
 ``kafka_consumergroup_lag``                     high watermark minus committed offset
+``kafka_log_logcleanermanager_uncleanable_partitions_count``  failed compactions, per log dir
 ``python_gc_frozen_objects``                    objects start-up left frozen (``gc.freeze``)
 =============================================  =======================================
 
@@ -34,7 +35,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -142,6 +144,10 @@ class Metrics:
         """Publish the consumer lag ``source`` reports at each scrape."""
         self.registry.register(_ConsumerLagCollector(source))
 
+    def watch_log_cleaner(self, source: Callable[[], Mapping[Path, int]]) -> None:
+        """Publish, at each scrape, the uncleanable partitions ``source`` counts per log dir."""
+        self.registry.register(_UncleanablePartitionsCollector(source))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -155,6 +161,23 @@ class _FrozenObjectsCollector(Collector):
             "Objects in the garbage collector's permanent generation (frozen at start-up)",
             value=gc.get_freeze_count(),
         )
+
+
+class _UncleanablePartitionsCollector(Collector):
+    """Kafka's ``kafka.log:type=LogCleanerManager,name=uncleanable-partitions-count``."""
+
+    def __init__(self, source: Callable[[], Mapping[Path, int]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "kafka_log_logcleanermanager_uncleanable_partitions_count",
+            "Partitions of the log directory whose compaction failed and is not retried",
+            labels=("logdirectory",),
+        )
+        for log_dir, count in self._source().items():
+            family.add_metric([str(log_dir)], count)
+        yield family
 
 
 class _ConsumerLagCollector(Collector):

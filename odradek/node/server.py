@@ -195,6 +195,8 @@ async def run_node(
                             await lifecycle.register()
                             nursery.start_soon(lifecycle.run)
                             await lifecycle.unfenced.wait()
+                            # Unfenced means caught up: only now can the image tell strays.
+                            broker.handle_stray_logs()
                             dispatcher = Dispatcher(broker)
                             for endpoint in config.listeners:
                                 if endpoint.listener not in config.controller_listener_names:
@@ -395,6 +397,7 @@ def _open_broker(
         applied_offset=lambda: broker.image.provenance.last_offset,
     )
     metrics.watch_consumer_lag(lambda: consumer_lag(broker.groups, broker.replicas))
+    metrics.watch_log_cleaner(logs.uncleanable_partition_counts)
     return broker, lifecycle
 
 

@@ -36,11 +36,20 @@ Deletes and transactions follow Kafka:
   is kept until no batch of its transaction remains, and then until its horizon.
 * The last batch of each active producer is kept (emptied if need be) so its sequence
   numbers survive, and so is the batch ending the cleaned range, so offsets stay known.
+
+A pass that fails for any reason other than a change to its log meanwhile (a corrupt
+batch in a segment, say) does not stop the cleaner: as Kafka's ``CleanerThread`` does,
+the error is logged and the partition is marked *uncleanable* in its log dir, and the
+other logs go on being cleaned. Kafka keeps that mark in memory until the log leaves the
+log dir (deleted, moved, or the dir failed), so a restart or a new log for the partition
+tries again; so does :meth:`LogCleaner.forget`. The count per log dir is Kafka's
+``uncleanable-partitions-count`` gauge (:meth:`LogCleaner.uncleanable_partitions_count`).
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +99,8 @@ from odradek.storage.file_records import (
 from odradek.storage.log import Log
 from odradek.storage.segment import BatchPlacement, LogSegment
 from odradek.storage.txn_index import AbortedTxn, TransactionIndex
+
+logger = logging.getLogger(__name__)
 
 #: ``log.cleaner.dedupe.buffer.size`` (128 MiB) over Kafka's 24 bytes per map slot.
 DEFAULT_MAX_MAP_ENTRIES = 128 * 1024 * 1024 // 24
@@ -227,6 +238,8 @@ class LogCleaner:
         self.checkpoints: dict[Path, dict[TopicPartition, int]] = {}
         #: What the last pass read and kept.
         self.last_stats = CleanerStats()
+        #: Per log dir, the partitions whose last pass failed: passed over until forgotten.
+        self.uncleanable: dict[Path, set[TopicPartition]] = {}
 
     # -- checkpoints --------------------------------------------------------------------
 
@@ -245,8 +258,32 @@ class LogCleaner:
         write_offset_checkpoint(log_dir / CLEANER_OFFSET_CHECKPOINT, self.checkpoints[log_dir])
 
     def forget(self, tp: TopicPartition) -> None:
+        """The partition's log left its log dir: drop its checkpoint and uncleanable mark."""
         for offsets in self.checkpoints.values():
             offsets.pop(tp, None)
+        for partitions in self.uncleanable.values():
+            partitions.discard(tp)
+
+    # -- uncleanable partitions ---------------------------------------------------------
+
+    def mark_uncleanable(self, log_dir: Path, tp: TopicPartition) -> None:
+        self.uncleanable.setdefault(log_dir, set()).add(tp)
+
+    def is_uncleanable(self, log_dir: Path, tp: TopicPartition) -> bool:
+        return tp in self.uncleanable.get(log_dir, ())
+
+    def uncleanable_partitions_count(self, log_dir: Path) -> int:
+        """Kafka's ``uncleanable-partitions-count`` gauge of ``log_dir``."""
+        return len(self.uncleanable.get(log_dir, ()))
+
+    def _failed(self, log_dir: Path, tp: TopicPartition, exc: Exception) -> None:
+        logger.warning(
+            "unexpected error cleaning the log of %s in %s; marking it uncleanable",
+            tp,
+            log_dir,
+            exc_info=exc,
+        )
+        self.mark_uncleanable(log_dir, tp)
 
     def first_dirty_offset(self, log_dir: Path, tp: TopicPartition) -> int | None:
         return self.checkpoints.get(log_dir, {}).get(tp)
@@ -310,11 +347,19 @@ class LogCleaner:
         log_dir_of: Mapping[TopicPartition, Path],
         now_ms: int,
     ) -> TopicPartition | None:
-        """Clean the dirtiest log that qualifies; then apply retention to compact+delete logs."""
+        """Clean the dirtiest log that qualifies; then apply retention to compact+delete logs.
+
+        Returns the partition cleaned, or None if none was (or its pass failed, which
+        marks it uncleanable).
+        """
         tp = self.filthiest(logs, log_dir_of, now_ms)
         if tp is not None:
-            self.clean(logs[tp], log_dir_of[tp], tp, now_ms)
-        self._retention(logs)
+            try:
+                self.clean(logs[tp], log_dir_of[tp], tp, now_ms)
+            except Exception as exc:
+                self._failed(log_dir_of[tp], tp, exc)
+                tp = None
+        self._retention(logs, log_dir_of)
         return tp
 
     async def clean_filthiest_in_thread(
@@ -325,21 +370,39 @@ class LogCleaner:
     ) -> TopicPartition | None:
         """As :meth:`clean_filthiest`, copying in a worker thread while the loop goes on.
 
-        Returns the partition cleaned, or None if none was (or its pass was thrown away).
+        Returns the partition cleaned, or None if none was (or its pass was thrown away,
+        or failed and marked it uncleanable). Cancellation is not a failure: it propagates.
         """
         tp = self.filthiest(logs, log_dir_of, now_ms)
         if tp is not None:
-            end = await self.clean_in_thread(logs[tp], log_dir_of[tp], tp, now_ms)
+            log, log_dir = logs[tp], log_dir_of[tp]
+            try:
+                end = await self.clean_in_thread(log, log_dir, tp, now_ms)
+            except Exception as exc:
+                # A log deleted meanwhile is forgotten: its mark would outlive it.
+                if logs.get(tp) is log:
+                    self._failed(log_dir, tp, exc)
+                end = None
             if end is None:
                 tp = None
-        self._retention(logs)
+        self._retention(logs, log_dir_of)
         return tp
 
-    @staticmethod
-    def _retention(logs: Mapping[TopicPartition, Log]) -> None:
-        for log in list(logs.values()):
-            if log.config.compact and log.config.delete:
-                log.delete_old_segments()
+    def _retention(
+        self, logs: Mapping[TopicPartition, Log], log_dir_of: Mapping[TopicPartition, Path]
+    ) -> None:
+        # Kafka's ``deletableLogs``: the compacted logs with ``delete`` too, but for the
+        # uncleanable ones; a failure here marks the partition as a failed pass would.
+        for tp, replica_log in list(logs.items()):
+            if not (replica_log.config.compact and replica_log.config.delete):
+                continue
+            log_dir = log_dir_of[tp]
+            if self.is_uncleanable(log_dir, tp):
+                continue
+            try:
+                replica_log.delete_old_segments()
+            except Exception as exc:
+                self._failed(log_dir, tp, exc)
 
     def filthiest(
         self,
@@ -347,12 +410,17 @@ class LogCleaner:
         log_dir_of: Mapping[TopicPartition, Path],
         now_ms: int,
     ) -> TopicPartition | None:
-        """The dirtiest compacted log past its ratio or its ``max.compaction.lag.ms``."""
+        """The dirtiest compacted log past its ratio or its ``max.compaction.lag.ms``.
+
+        Partitions marked uncleanable are passed over.
+        """
         best: tuple[float, TopicPartition] | None = None
         for tp, log in logs.items():
             if not log.config.compact:
                 continue
             log_dir = log_dir_of[tp]
+            if self.is_uncleanable(log_dir, tp):
+                continue
             rng = self.cleanable_range(log, self.first_dirty_offset(log_dir, tp), now_ms)
             if rng.force_checkpoint:
                 self._update_checkpoint(log_dir, tp, rng.first_dirty_offset)

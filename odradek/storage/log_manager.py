@@ -16,6 +16,15 @@ partition replica, ``<topic>-<partition>/``, and beside them:
   With it, logs open without any scan; without it, logs are recovered from their
   recovery points.
 
+A *stray* log is one the metadata no longer gives this broker (KIP-858: its topic was
+deleted, or its partition moved away, while the broker could not hear of it). The broker
+decides which logs are strays (:meth:`odradek.broker.broker.Broker.handle_stray_logs`);
+:meth:`LogManager.move_aside_stray` renames such a log ``<topic>-<partition>.<uuid>-stray``
+and stops managing it. As in Kafka (``LogManager.asyncDelete`` with ``isStray``), a stray
+log is moved aside, never deleted: if the metadata was wrong, its data is still there for
+the operator. A start-up passes over ``-stray`` directories, with a warning for each, and
+deletes ``-delete`` directories (a deletion a crash interrupted).
+
 The manager runs nothing by itself: the node's driver calls :meth:`LogManager.tick`
 periodically (retention, flushes, checkpoints, delayed file deletion), with the time it
 was given, as Kafka's scheduled tasks would, and runs :meth:`LogManager.run_cleaner` as a
@@ -27,6 +36,7 @@ before :meth:`LogManager.shutdown`; cancelling waits for the thread.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -49,6 +59,8 @@ from odradek.storage.cleaner import LogCleaner
 from odradek.storage.config import LogConfig
 from odradek.storage.log import Log, system_time_ms
 from odradek.storage.meta_properties import MetaPropertiesError, read_meta_properties
+
+logger = logging.getLogger(__name__)
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 METADATA_TOPIC = "__cluster_metadata"
@@ -160,7 +172,12 @@ class LogManager:
             if name.endswith(log_files.DELETE_DIR_SUFFIX):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 continue
-            if name.endswith((FUTURE_DIR_SUFFIX, STRAY_DIR_SUFFIX)):
+            if name.endswith(STRAY_DIR_SUFFIX):
+                logger.warning(
+                    "stray log %s left in place: remove it once it is not needed", entry.path
+                )
+                continue
+            if name.endswith(FUTURE_DIR_SUFFIX):
                 continue
             try:
                 tp = TopicPartition.from_dir_name(name)
@@ -229,17 +246,45 @@ class LogManager:
         The rename is what makes the deletion survive a crash: a restart deletes any
         ``-delete`` directory it finds.
         """
-        log = self.logs.pop(tp, None)
-        log_dir = self._log_dir_of.pop(tp, None)
-        if log is None or log_dir is None:
+        replica_log = self.logs.get(tp)
+        if replica_log is None:
             return
-        log.close_handlers()
-        target = log_dir / f"{tp.dir_name}.{uuid.uuid4().hex}{log_files.DELETE_DIR_SUFFIX}"
-        os.replace(log.directory, target)
-        log_files.fsync_dir(log_dir)
-        self.cleaner.forget(tp)
+        replica_log.close_handlers()
+        target = self._move_aside(tp, log_files.DELETE_DIR_SUFFIX)
         due = self.time_ms() + self.config_for(tp.topic).file_delete_delay_ms
         self._pending_dir_deletions.append((due, target))
+
+    def move_aside_stray(self, tp: TopicPartition) -> Path | None:
+        """Stop managing a stray log and rename it ``<topic>-<partition>.<uuid>-stray``.
+
+        Its files are flushed and closed first, so that the directory stays a complete
+        log. Returns the new directory (None: no log of ``tp``).
+        """
+        replica_log = self.logs.get(tp)
+        if replica_log is None:
+            return None
+        if replica_log.cleaning:
+            # The pass notices the closing and throws its output away.
+            replica_log.close_handlers()
+        else:
+            replica_log.flush(replica_log.log_end_offset, include_offset=True)
+            replica_log.close()
+        log_dir = self._log_dir_of[tp]
+        target = self._move_aside(tp, STRAY_DIR_SUFFIX)
+        # A new log of the partition must not start from the stray's recovery point.
+        self.checkpoint_recovery_points({log_dir})
+        self.checkpoint_log_start_offsets({log_dir})
+        return target
+
+    def _move_aside(self, tp: TopicPartition, suffix: str) -> Path:
+        """Forget ``tp``'s (closed) log and rename its directory with ``suffix``."""
+        replica_log = self.logs.pop(tp)
+        log_dir = self._log_dir_of.pop(tp)
+        target = log_dir / renamed_dir_name(tp, suffix)
+        os.replace(replica_log.directory, target)
+        log_files.fsync_dir(log_dir)
+        self.cleaner.forget(tp)
+        return target
 
     def truncate_to(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Truncate logs (followers diverging from a new leader) and checkpoint at once.
@@ -268,6 +313,10 @@ class LogManager:
 
     def log_dir_of(self, tp: TopicPartition) -> Path | None:
         return self._log_dir_of.get(tp)
+
+    def uncleanable_partition_counts(self) -> dict[Path, int]:
+        """Per log dir, the partitions compaction gave up on (Kafka's gauge of that name)."""
+        return {d: self.cleaner.uncleanable_partitions_count(d) for d in self.log_dirs}
 
     # -- checkpoints --------------------------------------------------------------------
 
@@ -399,3 +448,9 @@ class LogManager:
             log_files.write_atomically(log_dir / CLEAN_SHUTDOWN_FILE, content)
         self.logs.clear()
         self._log_dir_of.clear()
+
+
+def renamed_dir_name(tp: TopicPartition, suffix: str) -> str:
+    """Kafka's ``<topic>-<partition>.<uuid>-<suffix>``, the topic cut to keep 255 bytes."""
+    tail = f"-{tp.partition}.{uuid.uuid4().hex}{suffix}"
+    return tp.topic[: max(0, 255 - len(tail))] + tail

@@ -34,6 +34,19 @@ def open_log(path: Path, clock: Clock) -> Log:
     return Log.open(path / TP.dir_name, COMPACT, time_ms=clock)
 
 
+def open_manager(path: Path, clock: Clock) -> LogManager:
+    """A started log manager of compacted logs whose cleaner is due every second."""
+    manager = LogManager(
+        [path],
+        COMPACT,
+        time_ms=clock,
+        schedule=ManagerSchedule(cleaner_backoff_ms=1_000),
+        cleaner=LogCleaner(),
+    )
+    manager.startup()
+    return manager
+
+
 def fill(log: Log, clock: Clock, count: int, seed: int = 3) -> None:
     rng = random.Random(seed)
     for i in range(count):
@@ -293,14 +306,7 @@ def test_cancelling_a_pass_stops_the_thread_and_removes_its_output(tmp_path: Pat
 
 def test_the_manager_compacts_off_the_loop_and_checkpoints(tmp_path: Path) -> None:
     clock = Clock()
-    manager = LogManager(
-        [tmp_path],
-        COMPACT,
-        time_ms=clock,
-        schedule=ManagerSchedule(cleaner_backoff_ms=1_000),
-        cleaner=LogCleaner(),
-    )
-    manager.startup()
+    manager = open_manager(tmp_path, clock)
     log = manager.get_or_create_log(TP)
     fill(log, clock, 400)
     before = contents(log)
