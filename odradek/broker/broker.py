@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+import trio
+
 from odradek.broker.fetch_sessions import FetchSessionCache
 from odradek.broker.groups import GroupCoordinatorService
 from odradek.broker.producer_ids import ProducerIdManager
@@ -97,6 +99,8 @@ class Broker:
         self.metrics = metrics
         self.time_ms = time_ms
         self.image = EMPTY_IMAGE
+        #: Set, and replaced by a fresh one, at every published image.
+        self._published = trio.Event()
         self.features = Features(supported=dict(supported_features))
         self.replicas = ReplicaManager(self.node_id, logs, self.topic_config)
         self.fetch_sessions = FetchSessionCache(
@@ -113,6 +117,23 @@ class Broker:
         """This broker's epoch in the metadata image (-1 until its registration is replayed)."""
         registration = self.image.cluster.broker(self.node_id)
         return -1 if registration is None else registration.epoch
+
+    async def wait_unfenced_in_image(self, broker_epoch: int) -> None:
+        """Until this broker's own image shows its registration of ``broker_epoch``
+        unfenced: from then on its Metadata answers list itself.
+
+        The epoch matters after a restart: the log replayed at start-up may hold the
+        previous incarnation's registration, still unfenced.
+        """
+        while True:
+            registration = self.image.cluster.broker(self.node_id)
+            if (
+                registration is not None
+                and registration.epoch == broker_epoch
+                and not registration.fenced
+            ):
+                return
+            await self._published.wait()
 
     # --- what handlers ask -----------------------------------------------------------
 
@@ -154,6 +175,8 @@ class Broker:
     def publish(self, delta: MetadataDelta, image: MetadataImage) -> None:
         """Act on a new metadata image: the partitions, configs and features it changed."""
         self.image = image
+        self._published.set()
+        self._published = trio.Event()
         features = image.features
         self.features.finalized = dict(features.finalized())
         self.features.epoch = image.provenance.last_offset

@@ -16,8 +16,9 @@ of dependencies (Kafka's ``KafkaRaftServer``, ``ControllerServer`` and ``BrokerS
 4. a controller opens its controller listeners at once: the quorum needs them to elect
    a leader, and brokers need them to register;
 5. a broker starts its group coordinator, registers with the active controller and
-   heartbeats until the controller unfences it, and only then opens its client
-   listeners, so no client sees a broker that is not ready;
+   heartbeats until the controller unfences it and its own copy of the metadata shows
+   it unfenced, and only then opens its client listeners, so no client sees a broker
+   that is not ready or a cluster without it;
 6. the metrics endpoint starts, and the log manager's periodic duties run;
 7. what start-up built (the protocol modules, the metadata image, the open logs) is
    collected once and frozen (:func:`freeze_startup_objects`), so that the cyclic
@@ -195,6 +196,10 @@ async def run_node(
                             await lifecycle.register()
                             nursery.start_soon(lifecycle.run)
                             await lifecycle.unfenced.wait()
+                            # The controller has unfenced us; wait until our own image
+                            # says so too, or the first clients would be told of a
+                            # cluster without this broker in it.
+                            await broker.wait_unfenced_in_image(lifecycle.broker_epoch)
                             # Unfenced means caught up: only now can the image tell strays.
                             broker.handle_stray_logs()
                             dispatcher = Dispatcher(broker)

@@ -24,10 +24,10 @@ Spec: ``clients/MetadataRequest.json``, ``clients/MetadataResponse.json``.
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 
 from odradek.broker.apis import handles
+from odradek.broker.cluster_view import live_brokers, random_live_broker
 from odradek.broker.context import RequestContext
 from odradek.metadata.topic_names import INTERNAL_TOPICS, invalid_reason
 from odradek.protocol.errors import ErrorCode, KafkaError
@@ -58,12 +58,12 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
     broker = ctx.broker
     image = broker.image
     listener = ctx.client.listener
+    reachable = live_brokers(image, listener)
     brokers = [
-        MetadataResponseBroker(node_id=b.broker_id, host=ep.host, port=ep.port, rack=b.rack)
-        for b in sorted(image.cluster.brokers.values(), key=lambda b: b.broker_id)
-        if not b.fenced and (ep := b.listeners.get(listener)) is not None
+        MetadataResponseBroker(node_id=b.broker_id, host=b.host, port=b.port, rack=b.rack)
+        for b in reachable
     ]
-    live = {b.node_id for b in brokers}
+    live = {b.broker_id for b in reachable}
 
     if request.topics is None or (ctx.api_version == 0 and not request.topics):
         names: list[str | None] = list(sorted(image.topics.by_name))
@@ -124,7 +124,7 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
     return MetadataResponse(
         brokers=brokers,
         cluster_id=broker.cluster_id,
-        controller_id=random.choice(sorted(live)) if live else -1,
+        controller_id=random_live_broker(reachable),
         topics=topics,
         cluster_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
     )
