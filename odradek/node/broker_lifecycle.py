@@ -9,6 +9,10 @@ and fences it again if heartbeats stop for ``broker.session.timeout.ms``. On
 shutdown the broker asks to shut down and keeps heartbeating until the controller
 has moved its leaderships away.
 
+The listeners registered are the advertised ones, an advertised port 0 replaced by the
+port the listener of that name is bound to (Kafka's
+``ListenerInfo.withEphemeralPortsCorrected``).
+
 A registration refused with DUPLICATE_BROKER_REGISTRATION (the previous incarnation's
 session has not expired yet, after a crash) is retried until it is accepted, as
 Kafka's brokers do.
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import trio
 
@@ -71,7 +75,7 @@ class BrokerLifecycle:
         self._want_shut_down = False
         self._interval_s = config.get("broker.heartbeat.interval.ms") / 1000
 
-    def _registration(self) -> BrokerRegistrationRequest:
+    def _registration(self, bound_ports: Mapping[str, int]) -> BrokerRegistrationRequest:
         return BrokerRegistrationRequest(
             broker_id=self.config.node_id,
             cluster_id=self.cluster_id,
@@ -80,7 +84,7 @@ class BrokerLifecycle:
                 Listener(
                     name=ep.listener,
                     host=ep.host or "",
-                    port=ep.port,
+                    port=ep.port or bound_ports.get(ep.listener, 0),
                     security_protocol=int(ep.security_protocol.value),
                 )
                 for ep in self.config.advertised_listeners
@@ -93,11 +97,16 @@ class BrokerLifecycle:
             log_dirs=self.log_dir_ids,
         )
 
-    async def register(self) -> int:
-        """Register until the controller accepts; returns the broker epoch."""
+    async def register(self, bound_ports: Mapping[str, int] | None = None) -> int:
+        """Register until the controller accepts; returns the broker epoch.
+
+        ``bound_ports`` are the ports the listeners advertised with port 0 are bound to,
+        by listener name.
+        """
+        registration = self._registration(bound_ports or {})
         while True:
             response = await self.controller.call(
-                BROKER_REGISTRATION, BROKER_REGISTRATION_VERSION, self._registration()
+                BROKER_REGISTRATION, BROKER_REGISTRATION_VERSION, registration
             )
             if response.error_code == ErrorCode.NONE:
                 self.broker_epoch = response.broker_epoch

@@ -11,7 +11,8 @@ Behaviour, as in Kafka's ``ControllerRegistrationManager``:
 * **What is sent:** the node id; an *incarnation id* drawn afresh at every start of the
   process; the advertised controller listeners (Kafka's
   ``effectiveAdvertisedControllerListeners``, a wildcard host replaced by this host's
-  name); the feature levels the software supports, ``metadata.version`` among them
+  name and port 0 by the port the listener is bound to); the feature levels the
+  software supports, ``metadata.version`` among them
   (:func:`odradek.controller.features.supported_features`); ZooKeeper migration never
   ready.
 * **When:** once the controller has replayed the metadata log up to its high watermark
@@ -232,13 +233,19 @@ class ControllerRegistrationManager:
         return True
 
 
-def advertised_endpoints(config: BrokerConfig, hostname: str) -> list[Endpoint]:
-    """The controller listeners to register, a wildcard host replaced by ``hostname``."""
+def advertised_endpoints(
+    config: BrokerConfig, hostname: str, bound_ports: Mapping[str, int]
+) -> list[Endpoint]:
+    """The controller listeners to register, a wildcard host replaced by ``hostname``.
+
+    An advertised port 0 is replaced by the port the listener of that name is bound to
+    (``bound_ports``), as Kafka's ``ListenerInfo.withEphemeralPortsCorrected`` does.
+    """
     return [
         Endpoint(
             name=e.listener,
             host=e.host or hostname,
-            port=e.port,
+            port=e.port or bound_ports.get(e.listener, 0),
             security_protocol=int(e.security_protocol.value),
         )
         for e in config.advertised_controller_listeners
@@ -261,12 +268,14 @@ async def run_controller_registration(
     config: BrokerConfig,
     controller: ControllerService,
     raft: RaftDriver,
+    bound_ports: Mapping[str, int],
     wait_s: float = OWN_CONTROLLER_WAIT_S,
 ) -> None:
     """Keep this node's controller registered, until cancelled.
 
-    ``wait_s`` is how long a request waits for this node's own controller to become
-    active when it is the only voter.
+    ``bound_ports`` are the ports this node's controller listeners are bound to, by
+    listener name; ``wait_s`` is how long a request waits for this node's own
+    controller to become active when it is the only voter.
     """
     hostname = ""
     if any(e.host is None for e in config.advertised_controller_listeners):
@@ -274,7 +283,7 @@ async def run_controller_registration(
     wanted = registration_of(
         config.node_id,
         uuid.uuid4(),
-        advertised_endpoints(config, hostname),
+        advertised_endpoints(config, hostname, bound_ports),
         supported_features(),
     )
     async with trio.open_nursery() as nursery:

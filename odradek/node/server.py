@@ -18,7 +18,9 @@ of dependencies (Kafka's ``KafkaRaftServer``, ``ControllerServer`` and ``BrokerS
 5. a broker starts its group coordinator, registers with the active controller and
    heartbeats until the controller unfences it and its own copy of the metadata shows
    it unfenced, and only then opens its client listeners, so no client sees a broker
-   that is not ready or a cluster without it;
+   that is not ready or a cluster without it (a listener on port 0 is bound before
+   registering, as in Kafka, so that the port it got is the one registered; its
+   requests wait until the broker serves);
 6. the metrics endpoint starts, and the log manager's periodic duties run;
 7. what start-up built (the protocol modules, the metadata image, the open logs) is
    collected once and frozen (:func:`freeze_startup_objects`), so that the cyclic
@@ -41,8 +43,9 @@ import math
 import resource
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -61,7 +64,7 @@ from odradek.node.controller_service import ControllerService
 from odradek.node.format import format_directories, formatted_cluster_id, new_cluster_id
 from odradek.node.kafka_client import ClientSettings
 from odradek.node.metrics import Metrics, serve_metrics
-from odradek.node.network import FrameHandler, serve_listener
+from odradek.node.network import Connection, FrameHandler, serve_listener
 from odradek.node.quorum import MetadataPublisher, PeerNetwork, RaftDriver
 from odradek.node.quorum import describe_quorum as _describe_quorum  # noqa: F401  (registers it)
 from odradek.node.quorum.channel import ActiveControllerChannel
@@ -171,7 +174,6 @@ async def run_node(
             async with trio.open_nursery() as controller_side:
                 if controller is not None:
                     nursery.start_soon(controller.run_session_timer)
-                    nursery.start_soon(run_controller_registration, config, controller, raft)
                     controller_apis = ControllerApis(
                         controller,
                         config,
@@ -180,9 +182,13 @@ async def run_node(
                         active_controller_id=lambda: _active_controller_id(raft),
                         apis={**CONTROLLER_REGISTRY, **_raft_apis(config, raft)},
                     )
+                    bound: dict[str, int] = {}
                     for endpoint in config.listeners:
                         if endpoint.listener in config.controller_listener_names:
-                            await controller_side.start(serve, endpoint, controller_apis)
+                            bound[endpoint.listener] = await controller_side.start(
+                                serve, endpoint, controller_apis
+                            )
+                    nursery.start_soon(run_controller_registration, config, controller, raft, bound)
                 if config.metrics_listener is not None:
                     host, port = config.metrics_listener
                     await controller_side.start(serve_metrics, metrics, host, port)
@@ -193,7 +199,18 @@ async def run_node(
                         if broker is not None and lifecycle is not None:
                             assert logs is not None
                             await nursery.start(broker.groups.run)
-                            await lifecycle.register()
+                            # As in Kafka, a listener on port 0 is bound before the broker
+                            # registers, so that it advertises the port it got; requests
+                            # on it wait until the broker serves.
+                            dispatcher = Dispatcher(broker)
+                            early = _HeldUntil(dispatcher, trio.Event())
+                            bound_ports = {e.listener: e.port for e in _client_listeners(config)}
+                            for endpoint in _client_listeners(config):
+                                if endpoint.port == 0:
+                                    bound_ports[endpoint.listener] = await serving.start(
+                                        serve, endpoint, early
+                                    )
+                            await lifecycle.register(bound_ports)
                             nursery.start_soon(lifecycle.run)
                             await lifecycle.unfenced.wait()
                             # The controller has unfenced us; wait until our own image
@@ -202,9 +219,9 @@ async def run_node(
                             await broker.wait_unfenced_in_image(lifecycle.broker_epoch)
                             # Unfenced means caught up: only now can the image tell strays.
                             broker.handle_stray_logs()
-                            dispatcher = Dispatcher(broker)
-                            for endpoint in config.listeners:
-                                if endpoint.listener not in config.controller_listener_names:
+                            early.serving.set()
+                            for endpoint in _client_listeners(config):
+                                if endpoint.port != 0:
                                     await serving.start(serve, endpoint, dispatcher)
                             nursery.start_soon(_tick, logs)
                         freeze_startup_objects()
@@ -226,6 +243,22 @@ async def run_node(
             logs.shutdown(lifecycle.broker_epoch if lifecycle is not None else -1)
         raft.close()
         log.info("node %d stopped cleanly", config.node_id)
+
+
+def _client_listeners(config: BrokerConfig) -> list[Endpoint]:
+    return [e for e in config.listeners if e.listener not in config.controller_listener_names]
+
+
+class _HeldUntil:
+    """A broker listener's handler that holds each request until ``serving`` is set."""
+
+    def __init__(self, handler: FrameHandler, serving: trio.Event) -> None:
+        self.handler = handler
+        self.serving = serving
+
+    async def handle_frame(self, conn: Connection, frame: memoryview) -> Sequence[Any] | None:
+        await self.serving.wait()
+        return await self.handler.handle_frame(conn, frame)
 
 
 def freeze_startup_objects() -> None:

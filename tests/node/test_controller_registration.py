@@ -4,13 +4,16 @@ The manager (:mod:`odradek.node.controller_registration`) is driven in-process w
 scripted active controller and virtual time: when it sends, what it sends, and when it
 holds back. Real clusters then show every controller's ``RegisterControllerRecord`` in
 the metadata log (read by Kafka's ``kafka-dump-log``), in DescribeCluster on the
-controller listener, and again with a new incarnation after a restart.
+controller listener -- through which Kafka's ``kafka-metadata-quorum`` and
+``kafka-features`` find the controllers -- and again with a new incarnation after a
+restart.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -260,6 +263,29 @@ def wait_for_registrations(
     return found
 
 
+def check_kafka_tools_reach_the_controllers(cluster: OdradekCluster) -> None:
+    """Kafka's tools find the controllers through DescribeCluster and ask them directly."""
+    # The controller listeners, also on combined nodes (whose ``address`` is the broker's).
+    controllers = ",".join(f"{c.host}:{c.controller_port}" for c in cluster.controllers)
+    status = run_kafka_tool(
+        "kafka-metadata-quorum",
+        "--bootstrap-controller",
+        controllers,
+        "describe",
+        "--status",
+    )
+    lines = dict(line.split(":", 1) for line in status.stdout.decode().splitlines() if ":" in line)
+    assert lines["ClusterId"].strip() == cluster.cluster_id
+    assert {v["id"] for v in json.loads(lines["CurrentVoters"])} == {
+        c.node_id for c in cluster.controllers
+    }
+    features = run_kafka_tool("kafka-features", "--bootstrap-controller", controllers, "describe")
+    described = features.stdout.decode()
+    assert re.search(r"Feature: metadata\.version\s.*FinalizedVersionLevel: \S+", described), (
+        described
+    )
+
+
 @needs_kafka
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("combined", [False, True], ids=["controllers-and-a-broker", "combined"])
@@ -304,6 +330,8 @@ def test_every_controller_registers_and_again_after_a_restart(
             assert [(n.broker_id, n.host, n.port) for n in described.brokers] == [
                 (c.node_id, c.host, c.controller_port) for c in cluster.controllers
             ]
+
+        check_kafka_tools_reach_the_controllers(cluster)
 
         restarted = cluster.controllers[1]
         restarted.stop()

@@ -21,9 +21,10 @@ import trio
 
 from odradek.broker import handlers as _broker_handlers  # noqa: F401  (fills the registry)
 from odradek.broker.apis import REGISTRY
-from odradek.controller.features import supported_features
-from odradek.metadata.cluster import ClusterImage, ControllerRegistration, Endpoint
-from odradek.metadata.image import MetadataImage
+from odradek.controller.features import bootstrap_records, supported_features
+from odradek.metadata.cluster import ControllerRegistration, Endpoint
+from odradek.metadata.image import EMPTY_IMAGE, MetadataImage
+from odradek.metadata.versions import IBP_3_6_IV1, IBP_3_7_IV0, LATEST_PRODUCTION
 from odradek.node.config import BrokerConfig
 from odradek.node.controller_apis import CONTROLLER_REGISTRY, ControllerApis
 from odradek.node.controller_apis.describe_cluster import controller_nodes
@@ -75,6 +76,7 @@ from odradek.protocol.messages.clients.update_features_request import (
     FeatureUpdateKey,
     UpdateFeaturesRequest,
 )
+from tests.controller.support import replay
 from tests.support.odradek_node import OdradekNode, node_properties, odradek_node
 from tests.support.probe import free_port
 
@@ -163,11 +165,37 @@ def _standby_config(tmp_path: Path, controller_port: int) -> BrokerConfig:
     return BrokerConfig.from_properties(properties)
 
 
-async def _serve_standby(tmp_path: Path, nursery: trio.Nursery) -> tuple[BrokerConfig, int]:
+def _standby_metadata(level: int, *registrations: ControllerRegistration) -> MetadataImage:
+    """Committed metadata at ``metadata.version`` ``level`` holding ``registrations``."""
+    return replay(EMPTY_IMAGE, [*bootstrap_records(level), *(r.to_record() for r in registrations)])
+
+
+def _registration(controller_id: int, host: str, port: int) -> ControllerRegistration:
+    endpoint = Endpoint(name="CONTROLLER", host=host, port=port, security_protocol=0)
+    return ControllerRegistration(
+        controller_id=controller_id,
+        incarnation_id=uuid.uuid4(),
+        listeners={"CONTROLLER": endpoint},
+    )
+
+
+async def _serve_standby(
+    tmp_path: Path,
+    nursery: trio.Nursery,
+    metadata: MetadataImage | None = None,
+) -> tuple[BrokerConfig, int]:
+    """A controller that is not active, serving on a free port.
+
+    Its committed metadata is ``metadata``; by default the latest production
+    ``metadata.version`` with this controller (node 1) registered on that port.
+    """
     port = free_port(HOST)
     config = _standby_config(tmp_path, port)
     # Never attached to a metadata log replica, so never active.
     standby = ControllerService(config, "standby-cluster", lambda: 0)
+    if metadata is None:
+        metadata = _standby_metadata(LATEST_PRODUCTION, _registration(1, HOST, port))
+    standby.controller.load_image(metadata)
     apis = ControllerApis(standby, config, "standby-cluster", _RequestTimes())
     serve = functools.partial(
         serve_listener, "CONTROLLER", HOST, port, apis, max_frame=1 << 20, idle_timeout_s=60.0
@@ -274,32 +302,55 @@ def test_a_standby_controller_describes_the_controllers(tmp_path: Path) -> None:
     run(main)
 
 
-def test_controllers_come_from_registrations_and_the_voters_setting(tmp_path: Path) -> None:
-    config = _standby_config(tmp_path, 9093)
-    registered = ControllerRegistration(
-        controller_id=3,
-        incarnation_id=uuid.uuid4(),
-        listeners={
-            "CONTROLLER": Endpoint(
-                name="CONTROLLER", host="10.0.0.3", port=9093, security_protocol=0
-            )
-        },
-    )
-    elsewhere = ControllerRegistration(
-        controller_id=4,
-        incarnation_id=uuid.uuid4(),
-        listeners={
-            "OTHER": Endpoint(name="OTHER", host="10.0.0.4", port=9094, security_protocol=0)
-        },
-    )
-    image = MetadataImage(cluster=ClusterImage(controllers={3: registered, 4: elsewhere}))
-    nodes = controller_nodes(image, config, "CONTROLLER")
-    # Voter 1 has not registered: the voters setting gives its address.
-    assert [(n.broker_id, n.host, n.port) for n in nodes] == [
-        (1, HOST, 9093),
-        (3, "10.0.0.3", 9093),
+def test_only_registered_controllers_are_described(tmp_path: Path) -> None:
+    # Voter 1 (controller.quorum.voters) has not registered: Kafka does not list it.
+    others = [
+        _registration(3, "10.0.0.3", 9093),
+        ControllerRegistration(
+            controller_id=4,
+            incarnation_id=uuid.uuid4(),
+            listeners={
+                "OTHER": Endpoint(name="OTHER", host="10.0.0.4", port=9094, security_protocol=0)
+            },
+        ),
     ]
-    assert [n.broker_id for n in controller_nodes(image, config, "OTHER")] == [4]
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            _, port = await _serve_standby(
+                tmp_path, nursery, _standby_metadata(IBP_3_7_IV0, *others)
+            )
+            async with open_kafka_client(HOST, port) as client:
+                described = await client.request(
+                    DESCRIBE_CLUSTER, DescribeClusterRequest(endpoint_type=CONTROLLERS)
+                )
+            assert described.error_code == ErrorCode.NONE
+            assert [(n.broker_id, n.host, n.port) for n in described.brokers] == [
+                (3, "10.0.0.3", 9093)
+            ]
+            nursery.cancel_scope.cancel()
+
+    run(main)
+    image = _standby_metadata(LATEST_PRODUCTION, *others)
+    assert [n.broker_id for n in controller_nodes(image, "OTHER")] == [4]
+
+
+def test_controllers_are_not_described_before_metadata_version_3_7(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            _, port = await _serve_standby(tmp_path, nursery, _standby_metadata(IBP_3_6_IV1))
+            async with open_kafka_client(HOST, port) as client:
+                for version, endpoint_type in [(1, CONTROLLERS), (1, BROKERS), (0, BROKERS)]:
+                    described = await client.request(
+                        DESCRIBE_CLUSTER,
+                        DescribeClusterRequest(endpoint_type=endpoint_type),
+                        version=version,
+                    )
+                    assert described.error_code == ErrorCode.UNSUPPORTED_VERSION
+                    assert described.brokers == []
+            nursery.cancel_scope.cancel()
+
+    run(main)
 
 
 def test_the_broker_channel_gives_up_on_a_controller_that_is_not_active(tmp_path: Path) -> None:
@@ -346,11 +397,18 @@ def test_the_node_serves_the_controller_apis_on_its_controller_listener(
                 assert versions[key] == (api.lowest, api.highest)
             # Nothing a broker alone serves (Produce, Metadata, ...).
             assert all("controller" in APIS[key].listeners for key in versions)
-            controllers = await client.request(
-                DESCRIBE_CLUSTER, DescribeClusterRequest(endpoint_type=CONTROLLERS)
-            )
-            assert [(n.broker_id, n.port) for n in controllers.brokers] == [
-                (1, node.controller_port)
+            # The controller is described once its registration is committed.
+            with trio.fail_after(PATIENCE_S):
+                while True:
+                    controllers = await client.request(
+                        DESCRIBE_CLUSTER, DescribeClusterRequest(endpoint_type=CONTROLLERS)
+                    )
+                    assert controllers.error_code == ErrorCode.NONE
+                    if controllers.brokers:
+                        break
+                    await trio.sleep(0.1)
+            assert [(n.broker_id, n.host, n.port) for n in controllers.brokers] == [
+                (1, HOST, node.controller_port)
             ]
             assert controllers.controller_id == 1
 

@@ -34,6 +34,7 @@ from odradek.protocol.messages.clients.create_topics_request import (
     CreatableTopic,
     CreateTopicsRequest,
 )
+from odradek.protocol.messages.clients.describe_cluster_request import DescribeClusterRequest
 from tests.support import processes
 from tests.support.kafka_reference import kafka_unavailable, run_kafka_tool
 from tests.support.odradek_cluster import (
@@ -90,6 +91,20 @@ def caught_up(cluster: OdradekCluster, node: ClusterNode) -> bool:
         return False
     replicas = {**current.voters, **current.observers}
     return replicas.get(node.node_id, -1) >= current.high_watermark
+
+
+def controllers_described(cluster: OdradekCluster) -> bool:
+    """Whether DescribeCluster on a controller names every controller."""
+    controller = cluster.controllers[0]
+    assert controller.controller_port is not None
+    described = request(
+        controller.host,
+        controller.controller_port,
+        60,
+        1,
+        DescribeClusterRequest(endpoint_type=2),
+    )
+    return {b.broker_id for b in described.brokers} == {c.node_id for c in cluster.controllers}
 
 
 def create_topic(cluster: OdradekCluster, name: str, partitions: int = 3) -> uuid.UUID:
@@ -232,6 +247,9 @@ def test_a_leader_stopped_cleanly_hands_over(cluster: OdradekCluster) -> None:
 @needs_kafka
 def test_kafka_metadata_quorum_describes_the_controllers(cluster: OdradekCluster) -> None:
     current = status(cluster)
+    # --bootstrap-controller finds the controllers by DescribeCluster, which names only
+    # those whose registration is committed.
+    wait_for(cluster, lambda: controllers_described(cluster), "every controller registered")
     for bootstrap in (
         ("--bootstrap-controller", cluster.bootstrap_controllers),
         ("--bootstrap-server", cluster.bootstrap),

@@ -183,8 +183,8 @@ class OdradekCluster:
 
     @property
     def bootstrap_controllers(self) -> str:
-        """The running controllers' listeners, for ``--bootstrap-controller``."""
-        return ",".join(c.address for c in self.controllers if c.running)
+        """The running controllers' controller listeners, for ``--bootstrap-controller``."""
+        return ",".join(f"{c.host}:{c.controller_port}" for c in self.controllers if c.running)
 
     @property
     def voters(self) -> str:

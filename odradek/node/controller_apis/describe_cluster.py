@@ -7,15 +7,18 @@ KIP-919 lets admin tools talk to the controllers directly. Behaviour (Kafka's
   MISMATCHED_ENDPOINT_TYPE, anything else UNSUPPORTED_ENDPOINT_TYPE; v0 cannot name
   controllers, so a v0 request always mismatches, and v0 gets INVALID_REQUEST in place
   of either code, which it does not know;
-* the nodes are the controllers with an endpoint on the listener the request came in on:
-  those registered in the metadata (``RegisterControllerRecord``: every controller
-  registers once it has caught up with the log, :mod:`odradek.node.controller_registration`)
-  and, for a voter of ``controller.quorum.voters`` that has not registered yet, the
-  address that setting gives it on the first controller listener (Kafka lists only the
-  registered ones); no rack, since controllers have none;
-* ``controller_id`` is the active controller, or -1 if it is not among the nodes or
-  not known;
-* any controller answers, active or not: the answer comes from its committed metadata.
+* the nodes are the controllers registered in the metadata
+  (``RegisterControllerRecord``: every controller registers once it has caught up with
+  the log, :mod:`odradek.node.controller_registration`) with an endpoint on the listener
+  the request came in on; a voter that has not registered yet is not among them, even
+  though ``controller.quorum.voters`` gives an address for it; no rack, since
+  controllers have none;
+* ``controller_id`` is the leader of the metadata log, or -1 if it is not among the
+  nodes or not known;
+* any controller answers, active or not: the answer comes from its committed metadata;
+* before all of that, the committed ``metadata.version`` must know controller
+  registrations (3.7-IV0 or later): below it every request, of any version and
+  endpoint type, is answered UNSUPPORTED_VERSION.
 
 Spec: ``clients/DescribeClusterRequest.json``, ``clients/DescribeClusterResponse.json``.
 """
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 from odradek.broker.cluster_view import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS
 from odradek.metadata.image import MetadataImage
-from odradek.node.config import BrokerConfig
 from odradek.node.controller_apis.registry import ControllerRequestContext, handles
 from odradek.protocol.errors import ErrorCode
 from odradek.protocol.messages.clients.describe_cluster_request import DescribeClusterRequest
@@ -39,32 +41,29 @@ CONTROLLERS = 2
 _ENDPOINT_NAMES = {BROKERS: "BROKER", CONTROLLERS: "CONTROLLER"}
 
 
-def controller_nodes(
-    image: MetadataImage, config: BrokerConfig, listener: str
-) -> list[DescribeClusterBroker]:
-    """The controllers a client on ``listener`` can reach, by id."""
-    nodes: dict[int, DescribeClusterBroker] = {}
-    for controller in image.cluster.controllers.values():
-        endpoint = controller.listeners.get(listener)
-        if endpoint is not None:
-            nodes[controller.controller_id] = DescribeClusterBroker(
-                broker_id=controller.controller_id, host=endpoint.host, port=endpoint.port
-            )
-    # The voters' addresses are those of the first controller listener (KIP-595).
-    names = config.controller_listener_names
-    if names and names[0] == listener:
-        for voter in config.quorum_voters:
-            if voter.node_id not in nodes:
-                nodes[voter.node_id] = DescribeClusterBroker(
-                    broker_id=voter.node_id, host=voter.host, port=voter.port
-                )
-    return [nodes[node_id] for node_id in sorted(nodes)]
+def controller_nodes(image: MetadataImage, listener: str) -> list[DescribeClusterBroker]:
+    """The registered controllers a client on ``listener`` can reach, by id."""
+    return [
+        DescribeClusterBroker(broker_id=controller_id, host=endpoint.host, port=endpoint.port)
+        for controller_id, controller in sorted(image.cluster.controllers.items())
+        if (endpoint := controller.listeners.get(listener)) is not None
+    ]
 
 
 @handles(DESCRIBE_CLUSTER, 0, 1)
 async def describe_cluster(
     ctx: ControllerRequestContext, request: DescribeClusterRequest
 ) -> DescribeClusterResponse:
+    # The metadata.version is looked at first, whatever the request asks for.
+    image = ctx.controller.controller.committed_image
+    if not image.features.metadata_version.supports_controller_registration:
+        return DescribeClusterResponse(
+            error_code=ErrorCode.UNSUPPORTED_VERSION,
+            error_message=(
+                "Direct-to-controller communication is not supported with the current "
+                "MetadataVersion."
+            ),
+        )
     wanted = request.endpoint_type
     if wanted != CONTROLLERS:
         if wanted in _ENDPOINT_NAMES:
@@ -79,8 +78,7 @@ async def describe_cluster(
         if ctx.api_version == 0:
             code = ErrorCode.INVALID_REQUEST
         return DescribeClusterResponse(error_code=code, error_message=message)
-    image = ctx.controller.controller.committed_image
-    nodes = controller_nodes(image, ctx.config, ctx.client.listener)
+    nodes = controller_nodes(image, ctx.client.listener)
     active = ctx.apis.active_controller_id()
     return DescribeClusterResponse(
         endpoint_type=CONTROLLERS,
