@@ -23,14 +23,13 @@ Spec: ``clients/CreatePartitionsRequest.json``, ``clients/CreatePartitionsRespon
 
 from __future__ import annotations
 
+from odradek.broker.admin_errors import create_partitions_failed
 from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.broker.forwarding import forward
-from odradek.controller.result import ApiError
 from odradek.protocol.messages.clients.create_partitions_request import CreatePartitionsRequest
 from odradek.protocol.messages.clients.create_partitions_response import (
     CreatePartitionsResponse,
-    CreatePartitionsTopicResult,
 )
 
 CREATE_PARTITIONS = 37
@@ -40,14 +39,4 @@ CREATE_PARTITIONS = 37
 async def handle_create_partitions(
     ctx: RequestContext, request: CreatePartitionsRequest
 ) -> CreatePartitionsResponse:
-    def failed(error: ApiError) -> CreatePartitionsResponse:
-        return CreatePartitionsResponse(
-            results=[
-                CreatePartitionsTopicResult(
-                    name=topic.name, error_code=error.code, error_message=error.message
-                )
-                for topic in request.topics
-            ]
-        )
-
-    return await forward(ctx, request, failed)
+    return await forward(ctx, request, lambda e: create_partitions_failed(request, e))

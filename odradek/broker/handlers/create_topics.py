@@ -27,13 +27,12 @@ Spec: ``clients/CreateTopicsRequest.json``, ``clients/CreateTopicsResponse.json`
 
 from __future__ import annotations
 
+from odradek.broker.admin_errors import create_topics_failed
 from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.broker.forwarding import forward
-from odradek.controller.result import ApiError
 from odradek.protocol.messages.clients.create_topics_request import CreateTopicsRequest
 from odradek.protocol.messages.clients.create_topics_response import (
-    CreatableTopicResult,
     CreateTopicsResponse,
 )
 
@@ -44,14 +43,4 @@ CREATE_TOPICS = 19
 async def handle_create_topics(
     ctx: RequestContext, request: CreateTopicsRequest
 ) -> CreateTopicsResponse:
-    def failed(error: ApiError) -> CreateTopicsResponse:
-        return CreateTopicsResponse(
-            topics=[
-                CreatableTopicResult(
-                    name=topic.name, error_code=error.code, error_message=error.message
-                )
-                for topic in request.topics
-            ]
-        )
-
-    return await forward(ctx, request, failed)
+    return await forward(ctx, request, lambda e: create_topics_failed(request, e))

@@ -26,16 +26,14 @@ Spec: ``clients/DeleteTopicsRequest.json``, ``clients/DeleteTopicsResponse.json`
 
 from __future__ import annotations
 
+from odradek.broker.admin_errors import delete_topics_failed
 from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.broker.forwarding import forward
-from odradek.controller.result import ApiError
 from odradek.protocol.messages.clients.delete_topics_request import DeleteTopicsRequest
 from odradek.protocol.messages.clients.delete_topics_response import (
-    DeletableTopicResult,
     DeleteTopicsResponse,
 )
-from odradek.protocol.primitives import ZERO_UUID
 
 DELETE_TOPICS = 20
 
@@ -44,13 +42,4 @@ DELETE_TOPICS = 20
 async def handle_delete_topics(
     ctx: RequestContext, request: DeleteTopicsRequest
 ) -> DeleteTopicsResponse:
-    def failed(error: ApiError) -> DeleteTopicsResponse:
-        named = [(name, ZERO_UUID) for name in request.topic_names]
-        return DeleteTopicsResponse(
-            responses=[
-                DeletableTopicResult(name=name, topic_id=topic_id, error_code=error.code)
-                for name, topic_id in [*named, *((t.name, t.topic_id) for t in request.topics)]
-            ]
-        )
-
-    return await forward(ctx, request, failed)
+    return await forward(ctx, request, lambda e: delete_topics_failed(request, e))

@@ -24,19 +24,14 @@ Spec: ``clients/UpdateFeaturesRequest.json``, ``clients/UpdateFeaturesResponse.j
 
 from __future__ import annotations
 
+from odradek.broker.admin_errors import update_features_failed
 from odradek.broker.apis import handles
 from odradek.broker.context import RequestContext
 from odradek.broker.forwarding import forward
-from odradek.controller.result import ApiError
 from odradek.protocol.messages.clients.update_features_request import UpdateFeaturesRequest
 from odradek.protocol.messages.clients.update_features_response import UpdateFeaturesResponse
 
 UPDATE_FEATURES = 57
-
-
-def update_features_failed(error: ApiError) -> UpdateFeaturesResponse:
-    """UpdateFeatures with no decision: the error for the whole request and no results."""
-    return UpdateFeaturesResponse(error_code=error.code, error_message=error.message)
 
 
 @handles(UPDATE_FEATURES, 0, 2)

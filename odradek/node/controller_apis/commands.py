@@ -28,7 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from odradek.broker.handlers.update_features import update_features_failed
+from odradek.broker.admin_errors import (
+    alter_configs_failed,
+    create_partitions_failed,
+    create_topics_failed,
+    delete_topics_failed,
+    incremental_alter_configs_failed,
+    update_features_failed,
+)
 from odradek.controller.quorum_controller import NotActiveError
 from odradek.controller.result import ApiError
 from odradek.node.controller_apis.registry import ControllerRequestContext, handles
@@ -41,7 +48,6 @@ from odradek.protocol.messages.clients.allocate_producer_ids_response import (
 )
 from odradek.protocol.messages.clients.alter_configs_request import AlterConfigsRequest
 from odradek.protocol.messages.clients.alter_configs_response import (
-    AlterConfigsResourceResponse,
     AlterConfigsResponse,
 )
 from odradek.protocol.messages.clients.alter_partition_request import AlterPartitionRequest
@@ -63,30 +69,23 @@ from odradek.protocol.messages.clients.controller_registration_response import (
 from odradek.protocol.messages.clients.create_partitions_request import CreatePartitionsRequest
 from odradek.protocol.messages.clients.create_partitions_response import (
     CreatePartitionsResponse,
-    CreatePartitionsTopicResult,
 )
 from odradek.protocol.messages.clients.create_topics_request import CreateTopicsRequest
 from odradek.protocol.messages.clients.create_topics_response import (
-    CreatableTopicResult,
     CreateTopicsResponse,
 )
 from odradek.protocol.messages.clients.delete_topics_request import DeleteTopicsRequest
 from odradek.protocol.messages.clients.delete_topics_response import (
-    DeletableTopicResult,
     DeleteTopicsResponse,
 )
 from odradek.protocol.messages.clients.incremental_alter_configs_request import (
     IncrementalAlterConfigsRequest,
 )
 from odradek.protocol.messages.clients.incremental_alter_configs_response import (
-    AlterConfigsResourceResponse as IncrementalResourceResponse,
-)
-from odradek.protocol.messages.clients.incremental_alter_configs_response import (
     IncrementalAlterConfigsResponse,
 )
 from odradek.protocol.messages.clients.update_features_request import UpdateFeaturesRequest
 from odradek.protocol.messages.clients.update_features_response import UpdateFeaturesResponse
-from odradek.protocol.primitives import ZERO_UUID
 
 CREATE_TOPICS = 19
 DELETE_TOPICS = 20
@@ -167,93 +166,35 @@ async def allocate_producer_ids(
 async def create_topics(
     ctx: ControllerRequestContext, request: CreateTopicsRequest
 ) -> CreateTopicsResponse:
-    def failed(error: ApiError) -> CreateTopicsResponse:
-        return CreateTopicsResponse(
-            topics=[
-                CreatableTopicResult(
-                    name=topic.name, error_code=error.code, error_message=error.message
-                )
-                for topic in request.topics
-            ]
-        )
-
-    return await decide(ctx, request, failed)
+    return await decide(ctx, request, lambda e: create_topics_failed(request, e))
 
 
 @handles(DELETE_TOPICS, 1, 6)
 async def delete_topics(
     ctx: ControllerRequestContext, request: DeleteTopicsRequest
 ) -> DeleteTopicsResponse:
-    def failed(error: ApiError) -> DeleteTopicsResponse:
-        named = [(name, ZERO_UUID) for name in request.topic_names]
-        by_state = [(t.name, t.topic_id) for t in request.topics]
-        return DeleteTopicsResponse(
-            responses=[
-                DeletableTopicResult(
-                    name=name, topic_id=topic_id, error_code=error.code, error_message=error.message
-                )
-                for name, topic_id in named + by_state
-            ]
-        )
-
-    return await decide(ctx, request, failed)
+    return await decide(ctx, request, lambda e: delete_topics_failed(request, e))
 
 
 @handles(CREATE_PARTITIONS, 0, 3)
 async def create_partitions(
     ctx: ControllerRequestContext, request: CreatePartitionsRequest
 ) -> CreatePartitionsResponse:
-    def failed(error: ApiError) -> CreatePartitionsResponse:
-        return CreatePartitionsResponse(
-            results=[
-                CreatePartitionsTopicResult(
-                    name=topic.name, error_code=error.code, error_message=error.message
-                )
-                for topic in request.topics
-            ]
-        )
-
-    return await decide(ctx, request, failed)
+    return await decide(ctx, request, lambda e: create_partitions_failed(request, e))
 
 
 @handles(ALTER_CONFIGS, 0, 2)
 async def alter_configs(
     ctx: ControllerRequestContext, request: AlterConfigsRequest
 ) -> AlterConfigsResponse:
-    def failed(error: ApiError) -> AlterConfigsResponse:
-        return AlterConfigsResponse(
-            responses=[
-                AlterConfigsResourceResponse(
-                    error_code=error.code,
-                    error_message=error.message,
-                    resource_type=r.resource_type,
-                    resource_name=r.resource_name,
-                )
-                for r in request.resources
-            ]
-        )
-
-    return await decide(ctx, request, failed)
+    return await decide(ctx, request, lambda e: alter_configs_failed(request, e))
 
 
 @handles(INCREMENTAL_ALTER_CONFIGS, 0, 1)
 async def incremental_alter_configs(
     ctx: ControllerRequestContext, request: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
-    def failed(error: ApiError) -> IncrementalAlterConfigsResponse:
-        return IncrementalAlterConfigsResponse(
-            responses=[
-                IncrementalResourceResponse(
-                    error_code=error.code,
-                    error_message=error.message,
-                    resource_type=r.resource_type,
-                    resource_name=r.resource_name,
-                )
-                for r in request.resources
-            ]
-        )
-
-    return await decide(ctx, request, failed)
+    return await decide(ctx, request, lambda e: incremental_alter_configs_failed(request, e))
 
 
 @handles(UPDATE_FEATURES, 0, 2)
