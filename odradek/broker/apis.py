@@ -10,23 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from odradek.protocol.messages.clients import APIS
 
-if TYPE_CHECKING:
-    from odradek.broker.context import RequestContext
-
-Handler = Callable[["RequestContext", Any], Awaitable[Any]]
-H = TypeVar("H", bound=Handler)
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 
 @dataclass(frozen=True)
 class ApiHandler:
+    """One API a listener serves, versions ``lowest`` to ``highest``, and its handler."""
+
     key: int
     lowest: int
     highest: int
-    handle: Handler
+    handle: Callable[[Any, Any], Awaitable[Any]]
 
     @property
     def name(self) -> str:
@@ -36,19 +34,34 @@ class ApiHandler:
         return self.lowest <= version <= self.highest
 
 
-REGISTRY: dict[int, ApiHandler] = {}
+class HandlerRegistry(dict[int, ApiHandler]):
+    """The handlers of one kind of listener, by API key, filled by :meth:`handles`.
+
+    ``listener`` (``"broker"`` or ``"controller"``), if given, must be one of the
+    listeners the API's spec names.
+    """
+
+    def __init__(self, what: str, listener: str | None = None) -> None:
+        super().__init__()
+        self.what = what
+        self.listener = listener
+
+    def handles(self, key: int, lowest: int, highest: int) -> Callable[[H], H]:
+        """Register the decorated coroutine as the handler of ``key``, versions lowest..highest."""
+        spec = APIS[key]
+        if not spec.lowest <= lowest <= highest <= spec.highest:
+            raise ValueError(f"{spec.name} versions {lowest}-{highest} are outside its specs")
+        if self.listener is not None and self.listener not in spec.listeners:
+            raise ValueError(f"{spec.name} is not an API of {self.listener} listeners")
+
+        def register(fn: H) -> H:
+            if key in self:
+                raise ValueError(f"{spec.name} has two {self.what}")
+            self[key] = ApiHandler(key, lowest, highest, fn)
+            return fn
+
+        return register
 
 
-def handles(key: int, lowest: int, highest: int) -> Callable[[H], H]:
-    """Register the decorated coroutine as the handler of API ``key``, versions lowest..highest."""
-    spec = APIS[key]
-    if not spec.lowest <= lowest <= highest <= spec.highest:
-        raise ValueError(f"{spec.name} versions {lowest}-{highest} are outside its specs")
-
-    def register(fn: H) -> H:
-        if key in REGISTRY:
-            raise ValueError(f"{spec.name} has two handlers")
-        REGISTRY[key] = ApiHandler(key, lowest, highest, fn)
-        return fn
-
-    return register
+REGISTRY = HandlerRegistry("handlers")
+handles = REGISTRY.handles
