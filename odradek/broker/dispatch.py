@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from odradek.broker.apis import REGISTRY, ApiHandler
@@ -34,6 +34,7 @@ from odradek.protocol.framing import (
     read_request_body,
     read_request_header,
 )
+from odradek.protocol.messages.clients.request_header import RequestHeader
 
 if TYPE_CHECKING:
     from odradek.broker.broker import Broker
@@ -53,44 +54,65 @@ class Dispatcher:
         self.apis = apis
 
     async def handle_frame(self, client: Client, frame: memoryview) -> Sequence[Any] | None:
-        try:
-            header, api, pos = read_request_header(frame)
-        except UnknownApiKey as e:
-            raise CloseConnection(str(e)) from None
-        except DecodeError as e:
-            raise CloseConnection(f"malformed request header: {e}") from None
-        version = header.request_api_version
-        handler = self.apis.get(api.key)
-        if handler is None or not handler.supports(version):
-            if api.key == API_VERSIONS:
-                body = unsupported_version_response(self.apis)
-                return encode_response(api, 0, header.correlation_id, body)
-            raise CloseConnection(f"{api.name} v{version} is not supported by this broker")
-        try:
-            request = read_request_body(api, version, frame, pos)
-        except DecodeError as e:
-            raise CloseConnection(f"malformed {api.name} v{version} request: {e}") from None
-        ctx = RequestContext(
-            broker=self.broker,
-            client=client,
-            api_key=api.key,
-            api_version=version,
-            correlation_id=header.correlation_id,
-            client_id=header.client_id,
-            apis=self.apis,
+        def context(header: RequestHeader, api_key: int, version: int) -> RequestContext:
+            return RequestContext(
+                broker=self.broker,
+                client=client,
+                api_key=api_key,
+                api_version=version,
+                correlation_id=header.correlation_id,
+                client_id=header.client_id,
+                apis=self.apis,
+            )
+
+        return await serve_frame(
+            frame, self.apis, "this broker", context, self.broker.metrics.observe_request
         )
-        started = time.perf_counter()
-        try:
-            response = await handler.handle(ctx, request)
-        except Exception as e:
-            log.exception("%s v%d handler failed", api.name, version)
-            raise CloseConnection(f"{api.name} handler failed: {e!r}") from e
-        finally:
-            self.broker.metrics.observe_request(api.name, time.perf_counter() - started)
-        if response is None:
-            return None
-        try:
-            return encode_response(api, version, header.correlation_id, response)
-        except EncodeError:
-            log.exception("%s v%d response cannot be encoded", api.name, version)
-            raise CloseConnection(f"{api.name} response cannot be encoded") from None
+
+
+async def serve_frame(
+    frame: memoryview,
+    apis: Mapping[int, ApiHandler],
+    server: str,
+    context: Callable[[RequestHeader, int, int], Any],
+    observe: Callable[[str, float], None],
+) -> Sequence[Any] | None:
+    """One request frame through the rules above, on any listener (broker or controller).
+
+    ``server`` names the listener's side in the reason a connection is closed;
+    ``context(header, api key, version)`` makes what the handler receives;
+    ``observe(api name, seconds)`` records the handler's time.
+    """
+    try:
+        header, api, pos = read_request_header(frame)
+    except UnknownApiKey as e:
+        raise CloseConnection(str(e)) from None
+    except DecodeError as e:
+        raise CloseConnection(f"malformed request header: {e}") from None
+    version = header.request_api_version
+    handler = apis.get(api.key)
+    if handler is None or not handler.supports(version):
+        if api.key == API_VERSIONS:
+            body = unsupported_version_response(apis)
+            return encode_response(api, 0, header.correlation_id, body)
+        raise CloseConnection(f"{api.name} v{version} is not supported by {server}")
+    try:
+        request = read_request_body(api, version, frame, pos)
+    except DecodeError as e:
+        raise CloseConnection(f"malformed {api.name} v{version} request: {e}") from None
+    ctx = context(header, api.key, version)
+    started = time.perf_counter()
+    try:
+        response = await handler.handle(ctx, request)
+    except Exception as e:
+        log.exception("%s v%d handler of %s failed", api.name, version, server)
+        raise CloseConnection(f"{api.name} handler failed: {e!r}") from e
+    finally:
+        observe(api.name, time.perf_counter() - started)
+    if response is None:
+        return None
+    try:
+        return encode_response(api, version, header.correlation_id, response)
+    except EncodeError:
+        log.exception("%s v%d response of %s cannot be encoded", api.name, version, server)
+        raise CloseConnection(f"{api.name} response cannot be encoded") from None

@@ -15,13 +15,11 @@ if it is known (:attr:`ControllerApis.active_controller_id`).
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from odradek.broker.context import Client
-from odradek.broker.handlers.api_versions import API_VERSIONS, unsupported_version_response
+from odradek.broker.dispatch import serve_frame
 from odradek.node.config import BrokerConfig
 from odradek.node.controller_apis.registry import (
     CONTROLLER_REGISTRY,
@@ -29,16 +27,7 @@ from odradek.node.controller_apis.registry import (
     ControllerRequestContext,
 )
 from odradek.node.controller_service import ControllerService
-from odradek.protocol.codec import DecodeError, EncodeError
-from odradek.protocol.framing import (
-    CloseConnection,
-    UnknownApiKey,
-    encode_response,
-    read_request_body,
-    read_request_header,
-)
-
-log = logging.getLogger(__name__)
+from odradek.protocol.messages.clients.request_header import RequestHeader
 
 
 class RequestMetrics(Protocol):
@@ -76,41 +65,16 @@ class ControllerApis:
         return self.config.node_id if self.controller.controller.is_active else -1
 
     async def handle_frame(self, client: Client, frame: memoryview) -> Sequence[Any] | None:
-        try:
-            header, api, pos = read_request_header(frame)
-        except UnknownApiKey as e:
-            raise CloseConnection(str(e)) from None
-        except DecodeError as e:
-            raise CloseConnection(f"malformed request header: {e}") from None
-        version = header.request_api_version
-        handler = self.apis.get(api.key)
-        if handler is None or not handler.supports(version):
-            if api.key == API_VERSIONS:
-                body = unsupported_version_response(self.apis)
-                return encode_response(api, 0, header.correlation_id, body)
-            raise CloseConnection(f"{api.name} v{version} is not served by the controller")
-        try:
-            request = read_request_body(api, version, frame, pos)
-        except DecodeError as e:
-            raise CloseConnection(f"malformed {api.name} v{version} request: {e}") from None
-        ctx = ControllerRequestContext(
-            apis=self,
-            client=client,
-            api_key=api.key,
-            api_version=version,
-            correlation_id=header.correlation_id,
-            client_id=header.client_id,
+        def context(header: RequestHeader, api_key: int, version: int) -> ControllerRequestContext:
+            return ControllerRequestContext(
+                apis=self,
+                client=client,
+                api_key=api_key,
+                api_version=version,
+                correlation_id=header.correlation_id,
+                client_id=header.client_id,
+            )
+
+        return await serve_frame(
+            frame, self.apis, "the controller", context, self.metrics.observe_request
         )
-        started = time.perf_counter()
-        try:
-            response = await handler.handle(ctx, request)
-        except Exception as e:
-            log.exception("controller %s v%d handler failed", api.name, version)
-            raise CloseConnection(f"{api.name} handler failed: {e!r}") from e
-        finally:
-            self.metrics.observe_request(api.name, time.perf_counter() - started)
-        try:
-            return encode_response(api, version, header.correlation_id, response)
-        except EncodeError:
-            log.exception("controller %s v%d response cannot be encoded", api.name, version)
-            raise CloseConnection(f"{api.name} response cannot be encoded") from None
