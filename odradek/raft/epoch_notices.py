@@ -54,9 +54,12 @@ def handle_begin_quorum_epoch_request(core: RaftCore, request: m.Request, now_ms
     )
 
 
-def handle_begin_quorum_epoch_response(core: RaftCore, response: m.Response, now_ms: int) -> bool:
-    body = response.body
-    assert isinstance(body, m.BeginQuorumEpochResponse)
+def _response_outcome(
+    core: RaftCore, body: m.BeginQuorumEpochResponse | m.EndQuorumEpochResponse, now_ms: int
+) -> bool | None:
+    """What a Begin/EndQuorumEpoch response amounts to, or None if it is a success the
+    caller acts on: errors (top level or of the partition) and news of a newer epoch
+    or leader are handled here, the same for both."""
     if body.error_code != ErrorCode.NONE:
         return core.handle_top_level_error(body.error_code)
     if not _single_metadata_partition(body.topics):
@@ -69,6 +72,15 @@ def handle_begin_quorum_epoch_response(core: RaftCore, response: m.Response, now
         return handled
     if part.error_code != ErrorCode.NONE:
         return False
+    return None
+
+
+def handle_begin_quorum_epoch_response(core: RaftCore, response: m.Response, now_ms: int) -> bool:
+    body = response.body
+    assert isinstance(body, m.BeginQuorumEpochResponse)
+    outcome = _response_outcome(core, body, now_ms)
+    if outcome is not None:
+        return outcome
     state = core.quorum.state
     if isinstance(state, LeaderState):
         state.add_acknowledgement(response.source)
@@ -126,18 +138,9 @@ def successor_backoff_ms(core: RaftCore, successors: list[int]) -> int:
 def handle_end_quorum_epoch_response(core: RaftCore, response: m.Response, now_ms: int) -> bool:
     body = response.body
     assert isinstance(body, m.EndQuorumEpochResponse)
-    if body.error_code != ErrorCode.NONE:
-        return core.handle_top_level_error(body.error_code)
-    if not _single_metadata_partition(body.topics):
-        return False
-    part = body.topics[0].partitions[0]
-    handled = core.maybe_handle_common_response(
-        part.error_code, m.optional_leader(part.leader_id), part.leader_epoch, now_ms
-    )
-    if handled is not None:
-        return handled
-    if part.error_code != ErrorCode.NONE:
-        return False
+    outcome = _response_outcome(core, body, now_ms)
+    if outcome is not None:
+        return outcome
     state = core.quorum.state
     if isinstance(state, ResignedState):
         state.unacked_voters.discard(response.source)
