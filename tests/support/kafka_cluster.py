@@ -18,7 +18,6 @@ directory.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -44,7 +43,7 @@ START_TIMEOUT = 120.0
 
 
 @dataclass
-class KafkaNode:
+class KafkaNode(processes.NodeProcess):
     """One Kafka process of the cluster, running or stopped."""
 
     node_id: int
@@ -61,33 +60,8 @@ class KafkaNode:
     _log_start: int = field(default=0, repr=False)
 
     @property
-    def is_controller(self) -> bool:
-        return "controller" in self.roles
-
-    @property
-    def is_broker(self) -> bool:
-        return "broker" in self.roles
-
-    @property
     def log_file(self) -> Path:
         return self.workdir / "kafka.log"
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def ready_port(self) -> int:
-        port = self.port if self.is_broker else self.controller_port
-        assert port is not None
-        return port
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.ready_port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return processes.log_tail(self.log_file, lines)
 
     def launch(self) -> None:
         self._log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
@@ -120,29 +94,6 @@ class KafkaNode:
     def start(self, timeout: float = START_TIMEOUT) -> None:
         self.launch()
         self.wait_ready(timeout)
-
-    def stop(self, grace: float = 30.0) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-        status = processes.stop(self.process, grace=grace)
-        self.process = None
-        return status
-
-    def kill(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        status = self.process.wait(timeout=10)
-        self.process = None
-        return status
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
 
 
 @dataclass

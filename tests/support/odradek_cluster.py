@@ -23,7 +23,6 @@ Metadata for the brokers clients can see -- registered and not fenced.
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import struct
 import subprocess
@@ -58,7 +57,7 @@ BROKER_LISTENER = "PLAINTEXT"
 
 
 @dataclass
-class ClusterNode:
+class ClusterNode(processes.NodeProcess):
     """One node of the cluster, running or stopped."""
 
     node_id: int
@@ -75,14 +74,6 @@ class ClusterNode:
     starts: int = field(default=0)
 
     @property
-    def is_controller(self) -> bool:
-        return "controller" in self.roles
-
-    @property
-    def is_broker(self) -> bool:
-        return "broker" in self.roles
-
-    @property
     def log_file(self) -> Path:
         return self.workdir / "odradek.log"
 
@@ -93,23 +84,6 @@ class ClusterNode:
     @property
     def metadata_log_dir(self) -> Path:
         return self.log_dir / "__cluster_metadata-0"
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def ready_port(self) -> int:
-        port = self.port if self.is_broker else self.controller_port
-        assert port is not None
-        return port
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.ready_port}"
-
-    def log_tail(self, lines: int = 40) -> str:
-        return processes.log_tail(self.log_file, lines)
 
     def launch(self) -> None:
         """Start the process without waiting for it to be ready."""
@@ -126,35 +100,6 @@ class ClusterNode:
             process=self.process,
             log_path=self.log_file,
         )
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.launch()
-        self.wait_ready(timeout)
-
-    def stop(self, grace: float = 30.0) -> int:
-        """SIGTERM, then SIGKILL after ``grace`` seconds; returns the exit status."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            # A paused process would never see the SIGTERM.
-            self.process.send_signal(signal.SIGCONT)
-        status = processes.stop(self.process, grace=grace)
-        self.process = None
-        return status
-
-    def kill(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        status = self.process.wait(timeout=10)
-        self.process = None
-        return status
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
 
 
 @dataclass

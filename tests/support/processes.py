@@ -133,3 +133,83 @@ def environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)
     return env
+
+
+class NodeProcess:
+    """What a test does to one server process, whoever's it is (Odradek's or Kafka's).
+
+    Mixed into a node dataclass that has ``process``, ``host``, ``port``,
+    ``controller_port``, ``roles`` and a ``log_file``, and that says how to
+    :meth:`launch` it and when it is ready (:meth:`wait_ready`).
+    """
+
+    process: subprocess.Popen[bytes] | None
+    roles: str
+    host: str
+    port: int | None
+    controller_port: int | None
+
+    @property
+    def log_file(self) -> Path:
+        raise NotImplementedError
+
+    def launch(self) -> None:
+        raise NotImplementedError
+
+    def wait_ready(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    @property
+    def is_controller(self) -> bool:
+        return "controller" in self.roles
+
+    @property
+    def is_broker(self) -> bool:
+        return "broker" in self.roles
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def ready_port(self) -> int:
+        """The port that says the node is up: the client listener's, else the controller's."""
+        port = self.port if self.is_broker else self.controller_port
+        assert port is not None
+        return port
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.ready_port}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        return log_tail(self.log_file, lines)
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def stop(self, grace: float = 30.0) -> int:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; returns the exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            # A paused process would never see the SIGTERM.
+            self.process.send_signal(signal.SIGCONT)
+        status = stop(self.process, grace=grace)
+        self.process = None
+        return status
+
+    def kill(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        status = self.process.wait(timeout=10)
+        self.process = None
+        return status
+
+    def pause(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
