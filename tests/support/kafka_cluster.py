@@ -35,7 +35,7 @@ from tests.support.kafka_reference import (
     run_kafka_tool,
     write_properties,
 )
-from tests.support.probe import answers_api_versions, free_port
+from tests.support.probe import answers_api_versions, free_ports
 
 CONTROLLER_LISTENER = "CONTROLLER"
 BROKER_LISTENER = "PLAINTEXT"
@@ -119,15 +119,6 @@ class KafkaCluster:
         return ",".join(c.address for c in self.controllers if c.running)
 
 
-def _ports(host: str, count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port(host)
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
 def controller_properties(
     *, node_id: int, host: str, controller_port: int, voters: str, log_dir: Path
 ) -> dict[str, str]:
@@ -185,7 +176,7 @@ def kafka_cluster(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="odradek-kafka-"))
             )
         workdir.mkdir(parents=True, exist_ok=True)
-        ports = _ports(host, controllers + brokers)
+        ports = free_ports(host, controllers + brokers)
         voters = ",".join(f"{i + 1}@{host}:{ports[i]}" for i in range(controllers))
         cluster = KafkaCluster(new_cluster_id(), [], [], workdir)
         for index in range(controllers + brokers):

@@ -40,7 +40,7 @@ from odradek.protocol.messages.clients.metadata_request import MetadataRequest
 from odradek.raft.messages import DescribeQuorumResponse, describe_quorum_request
 from tests.support import processes
 from tests.support.kafka_reference import new_cluster_id, write_properties
-from tests.support.probe import answers_api_versions, free_port
+from tests.support.probe import answers_api_versions, free_ports, recv_exactly
 
 #: Timeouts for tests: elections within about a second, brokers fenced within three.
 FAST_QUORUM: dict[str, str] = {
@@ -141,15 +141,6 @@ class OdradekCluster:
         )
 
 
-def _ports(host: str, count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port(host)
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
 def combined_properties(
     *, node_id: int, host: str, port: int, controller_port: int, voters: str, log_dir: Path
 ) -> dict[str, str]:
@@ -230,7 +221,7 @@ def odradek_cluster(
         workdir.mkdir(parents=True, exist_ok=True)
         count = controllers + brokers
         # Controllers' controller listeners first, then client listeners.
-        ports = _ports(host, 2 * count)
+        ports = free_ports(host, 2 * count)
         voters = ",".join(f"{i + 1}@{host}:{ports[i]}" for i in range(controllers))
         cluster = OdradekCluster(new_cluster_id(), [], workdir)
         for index in range(count):
@@ -311,19 +302,9 @@ def request(host: str, port: int, api_key: int, version: int, body: Any, timeout
     frame = b"".join(bytes(part) for part in encode_request(api, version, 1, "odradek-test", body))
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(frame)
-        (size,) = struct.unpack(">i", _recv_exactly(sock, 4))
-        data = _recv_exactly(sock, size)
+        (size,) = struct.unpack(">i", recv_exactly(sock, 4))
+        data = recv_exactly(sock, size)
     return read_response(api, version, memoryview(data))[1]
-
-
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = bytearray()
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("connection closed mid-response")
-        data += chunk
-    return bytes(data)
 
 
 @dataclass(frozen=True)

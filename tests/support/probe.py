@@ -31,7 +31,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+def free_ports(host: str, count: int) -> list[int]:
+    """``count`` different free ports on ``host``."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port(host)
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
         chunk = sock.recv(size - len(chunks))
@@ -50,8 +60,8 @@ def api_versions(host: str, port: int, *, timeout: float = 2.0) -> dict[int, tup
     request = header + _CLIENT_ID
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", _recv_exactly(sock, 4))
-        body = _recv_exactly(sock, size)
+        (size,) = struct.unpack(">i", recv_exactly(sock, 4))
+        body = recv_exactly(sock, size)
     correlation_id, _error_code, count = struct.unpack_from(">ihi", body, 0)
     if correlation_id != PROBE_CORRELATION_ID:
         raise ValueError(f"ApiVersions answered with correlation id {correlation_id}")
