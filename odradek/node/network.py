@@ -153,19 +153,22 @@ async def send_buffers(sock: trio.socket.SocketType, parts: Sequence[Any]) -> No
 
 async def _writev_all(sock: trio.socket.SocketType, views: list[memoryview]) -> None:
     fd = sock.fileno()
-    while views:
+    # ``start`` moves past what is written, rather than popping from the front of the
+    # list: a fetch response of many partitions is many buffers.
+    start = 0
+    while start < len(views):
         try:
-            sent = os.writev(fd, views[:IOV_MAX])
+            sent = os.writev(fd, views[start : start + IOV_MAX])
         except BlockingIOError:
             await trio.lowlevel.wait_writable(sock)
             continue
         while sent:
-            first = views[0]
+            first = views[start]
             if sent >= len(first):
                 sent -= len(first)
-                views.pop(0)
+                start += 1
             else:
-                views[0] = first[sent:]
+                views[start] = first[sent:]
                 sent = 0
 
 
