@@ -65,24 +65,33 @@ class EpochState:
         return f"{self.name}({self.election()})"
 
 
-def _unattached_or_prospective_can_grant(
-    leader_id: int | None,
-    voted_id: int | None,
-    candidate_id: int,
-    log_up_to_date: bool,
-    pre_vote: bool,
-) -> bool:
-    if pre_vote:
+class _WithoutLeaderState(EpochState):
+    """Unattached and Prospective: a leader they may remember and a vote they may have
+    cast in this epoch, and the same rule for granting votes."""
+
+    _leader_id: int | None
+    _voted_id: int | None
+
+    @property
+    def leader_id(self) -> int | None:
+        return self._leader_id
+
+    @property
+    def voted_id(self) -> int | None:
+        return self._voted_id
+
+    def can_grant_vote(self, candidate_id: int, log_up_to_date: bool, pre_vote: bool) -> bool:
+        if pre_vote:
+            return log_up_to_date
+        if self._voted_id is not None:
+            # Granting the same candidate again is safe (a retried request) and needed.
+            return self._voted_id == candidate_id
+        if self._leader_id is not None:
+            return False
         return log_up_to_date
-    if voted_id is not None:
-        # Granting the same candidate again is safe (a retried request) and needed.
-        return voted_id == candidate_id
-    if leader_id is not None:
-        return False
-    return log_up_to_date
 
 
-class UnattachedState(EpochState):
+class UnattachedState(_WithoutLeaderState):
     """An epoch is known but no leader is followed: waiting for an election to end.
 
     A voter that voted in this epoch remembers whom (``voted_id``). Observers have no
@@ -106,21 +115,8 @@ class UnattachedState(EpochState):
         self._voted_id = voted_id
         self.election_deadline = election_deadline
 
-    @property
-    def leader_id(self) -> int | None:
-        return self._leader_id
 
-    @property
-    def voted_id(self) -> int | None:
-        return self._voted_id
-
-    def can_grant_vote(self, candidate_id: int, log_up_to_date: bool, pre_vote: bool) -> bool:
-        return _unattached_or_prospective_can_grant(
-            self._leader_id, self._voted_id, candidate_id, log_up_to_date, pre_vote
-        )
-
-
-class ProspectiveState(EpochState):
+class ProspectiveState(_WithoutLeaderState):
     """Asking the other voters whether they would vote for us, without changing the epoch.
 
     KIP-996. A voter whose leader went silent (or that never found one) becomes
@@ -151,19 +147,6 @@ class ProspectiveState(EpochState):
         self.retries = retries
         self.tally = VoteTally(voters)
         self.tally.record(local_id, True)
-
-    @property
-    def leader_id(self) -> int | None:
-        return self._leader_id
-
-    @property
-    def voted_id(self) -> int | None:
-        return self._voted_id
-
-    def can_grant_vote(self, candidate_id: int, log_up_to_date: bool, pre_vote: bool) -> bool:
-        return _unattached_or_prospective_can_grant(
-            self._leader_id, self._voted_id, candidate_id, log_up_to_date, pre_vote
-        )
 
 
 class CandidateState(EpochState):
