@@ -106,11 +106,17 @@ def values(records: Sequence[Record]) -> set[str]:
     return {r.value.decode() for r in records if r.value is not None}
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = WAIT_S,
+    details: Callable[[], str] = str,
+) -> None:
+    """Wait until ``condition`` holds; on timeout, fail with ``details()`` (e.g. logs)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}\n{details()}")
         time.sleep(0.1)
 
 
@@ -164,7 +170,8 @@ class Member:
     ) -> None:
         require(library)
         self.name = f"{library}-{uuid.uuid4().hex[:6]}"
-        self._stderr = (log_dir / f"{self.name}.log").open("wb")
+        self.log_path = log_dir / f"{self.name}.log"
+        self._stderr = self.log_path.open("wb")
         argv = [
             sys.executable, "-m", "tests.node.group_member", "--library", library,
             "--bootstrap-server", node.bootstrap, "--topic", topic, "--group", group,
@@ -235,6 +242,15 @@ def members(tmp_path: Path) -> Iterator[Callable[..., Member]]:
         member.close()
 
 
+def member_report(group: Sequence[Member]) -> str:
+    """Each member's assignments so far and the end of its log, for a failure message."""
+    return "\n".join(
+        f"--- {m.name}: assignments {m.assignments}, exit {m.process.poll()}\n"
+        f"{processes.log_tail(m.log_path, 30)}"
+        for m in group
+    )
+
+
 def balanced(group: Sequence[Member]) -> bool:
     """Every partition owned by exactly one of ``group``, shared out evenly."""
     owned = sorted(p for m in group for p in m.assignment)
@@ -303,7 +319,11 @@ def test_members_join_leave_crash_and_return(
     create_topic(node.bootstrap, topic)
     group = f"group-{uuid.uuid4().hex[:8]}"
     first, second, third = (members(node, library, topic, group, config) for _ in range(MEMBERS))
-    wait_for(lambda: balanced([first, second, third]), "three members to share the partitions")
+    wait_for(
+        lambda: balanced([first, second, third]),
+        "three members to share the partitions",
+        details=lambda: member_report([first, second, third]),
+    )
     assert all(len(m.assignment) == PARTITIONS // MEMBERS for m in (first, second, third))
     described = describe_group(node.bootstrap, group)
     assert (described.type.name, described.partition_assignor) == kind
